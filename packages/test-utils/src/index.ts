@@ -1,0 +1,9 @@
+export {
+  freePort,
+  NATS_INSTALL_HINT,
+  NatsServerMissingError,
+  natsServerBinary,
+  startNatsCluster,
+  startNatsServer,
+} from './nats-server.js';
+export type { NatsClusterHandle, NatsServerHandle, NatsServerOptions } from './nats-server.js';

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { startNatsCluster, startNatsServer } from '../src/index.js';
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+describe('test-utils: nats-server harness', () => {
+  it('starts a server on a free port, restarts it and stops it', async () => {
+    const server = await startNatsServer();
+    try {
+      assert.ok(await canConnect(server.port), 'server accepts TCP connections');
+      await server.kill();
+      assert.equal(await canConnect(server.port), false, 'killed server refuses connections');
+      await server.restart();
+      assert.ok(await canConnect(server.port), 'restarted server accepts connections');
+    } finally {
+      await server.stop();
+    }
+    assert.equal(await canConnect(server.port), false);
+  });
+
+  it('starts a 3-node cluster with routes between every pair', async () => {
+    const cluster = await startNatsCluster(3);
+    try {
+      assert.equal(cluster.urls.length, 3);
+      for (const node of cluster.nodes) {
+        const res = await fetch(`http://127.0.0.1:${node.monitorPort}/routez`);
+        const body = (await res.json()) as { num_routes: number };
+        assert.equal(body.num_routes, 2);
+      }
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
