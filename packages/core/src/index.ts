@@ -2,6 +2,7 @@ export * from './actions.js';
 export * from './bus.js';
 export * from './clock.js';
 export * from './codec.js';
+export * from './decision.js';
 export * from './detector.js';
 export * from './errors.js';
 export * from './events.js';
