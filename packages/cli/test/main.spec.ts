@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { main } from '../src/main.js';
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['node', 'sliceguard', ...args], {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+  });
+  return { code, out, err };
+}
+
+describe('cli: main', () => {
+  it('prints help listing the subcommands and exits 0', async () => {
+    const r = await run('--help');
+    assert.equal(r.code, 0);
+    for (const name of ['bench', 'simulate', 'topology', 'keys', 'credential']) {
+      assert.match(r.out, new RegExp(`\\b${name}\\b`), `help mentions ${name}`);
+    }
+  });
+
+  it('exits 2 with a message on an unknown command', async () => {
+    const r = await run('no-such-command');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /unknown command/);
+  });
+
+  it('reports SliceguardErrors with their code and exits 1', async () => {
+    const r = await run('bench', '--only', 'nope');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /error CORE_ERR_INVALID_INPUT: unknown bench suite/);
+  });
+});
