@@ -1,0 +1,77 @@
+import { equal, ok, rejects } from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { memoryKv } from '@sliceguard/core';
+import { describeKvCompliance } from '../src/compliance.js';
+import { openLevelKv } from '../src/level-kv.js';
+import { tempDir } from './helpers.js';
+
+describeKvCompliance('LevelDB (openLevelKv)', async () => {
+  const { dir, cleanup } = tempDir();
+  return { kv: await openLevelKv(join(dir, 'db')), cleanup };
+});
+
+describeKvCompliance('core memoryKv', async () => ({ kv: memoryKv() }));
+
+describe('openLevelKv errors', () => {
+  it('refuses a directory another handle holds, with STORE_ERR_LOCKED and the directory', async () => {
+    const { dir, cleanup } = tempDir();
+    const first = await openLevelKv(dir);
+    try {
+      await rejects(openLevelKv(dir), (e: Error & { code?: string; details?: Record<string, unknown> }) => {
+        equal(e.code, 'STORE_ERR_LOCKED');
+        equal(e.details?.dir, dir);
+        ok(/another process/.test(e.message));
+        ok(e.cause !== undefined);
+        return true;
+      });
+    } finally {
+      await first.close();
+      await cleanup();
+    }
+  });
+
+  it('reports an unwritable data directory (a path under a regular file)', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      writeFileSync(join(dir, 'file'), 'x');
+      await rejects(openLevelKv(join(dir, 'file', 'db')), { code: 'STORE_ERR_UNWRITABLE' });
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('reports a corrupted database', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      writeFileSync(join(dir, 'CURRENT'), 'garbage');
+      await rejects(openLevelKv(dir), (e: Error & { code?: string }) => {
+        equal(e.code, 'STORE_ERR_CORRUPTED');
+        ok(/move it aside/.test(e.message));
+        return true;
+      });
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('refuses use after close with STORE_ERR_CLOSED', async () => {
+    const { dir, cleanup } = tempDir();
+    const kv = await openLevelKv(dir);
+    await kv.close();
+    await kv.close();
+    await rejects(kv.get('x'), { code: 'STORE_ERR_CLOSED' });
+    await cleanup();
+  });
+
+  it('keeps data across close and reopen', async () => {
+    const { dir, cleanup } = tempDir();
+    const kv = await openLevelKv(dir);
+    await kv.put('a', new Uint8Array([7]));
+    await kv.close();
+    const again = await openLevelKv(dir);
+    equal((await again.get('a'))?.[0], 7);
+    await again.close();
+    await cleanup();
+  });
+});
