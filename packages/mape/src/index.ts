@@ -21,7 +21,7 @@ export type {
 export { canTransition, LOOP_STATES, LOOP_TRANSITIONS } from './lifecycle.js';
 export type { LifecycleTransition, LoopState } from './lifecycle.js';
 export { createLoop, STAGES, validateMonitoringConfig } from './loop.js';
-export type { Loop, LoopListener, LoopNotice, LoopOptions, LoopQueueOptions, LoopStats, Stage, StageTiming } from './loop.js';
+export type { EventResult, Loop, LoopListener, LoopNotice, LoopOptions, LoopQueueOptions, LoopStats, Stage, StageTiming, Submission } from './loop.js';
 export { createLoopMetrics } from './metrics.js';
 export type { LoopMetrics } from './metrics.js';
 export { MONITORING_GRANULARITIES } from './stages.js';

@@ -120,6 +120,11 @@ export interface Loop {
   pushReport(report: SecurityEvent): boolean;
   /** Queues an event straight for the DE (delegations, management, SSLA…); false when refused. */
   pushEvent(event: SecurityEvent): boolean;
+  /**
+   * Like pushEvent, but the caller learns why it was refused, or gets a promise of the decisions
+   * and outcomes once every decision taken on the event has been enforced (delegations use it).
+   */
+  submit(event: SecurityEvent): Submission;
   /** Runs one monitoring tick now (also what the period timer calls). */
   tick(): Promise<void>;
   on(listener: LoopListener): () => void;
@@ -128,10 +133,19 @@ export interface Loop {
   stats(): LoopStats;
 }
 
+/** What became of one submitted event: its decisions and, once enforced, their outcomes. */
+export interface EventResult {
+  event: SecurityEvent;
+  decisions: Decision[];
+  outcomes: ActionOutcome[];
+}
+
+export type Submission = { accepted: true; result: Promise<EventResult> } | { accepted: false; reason: string };
+
 type Item =
   | { kind: 'telemetry'; sample: MonitoredSample }
   | { kind: 'report'; event: SecurityEvent }
-  | { kind: 'event'; event: SecurityEvent }
+  | { kind: 'event'; event: SecurityEvent; done?: (result: EventResult) => void }
   | { kind: 'tick' };
 
 const DEFAULT_MONITORING: MonitoringConfig = { samplingPeriodMs: 1000, granularity: 'aggregate' };
@@ -257,20 +271,32 @@ export function createLoop(options: LoopOptions): Loop {
     interval = undefined;
   };
 
-  const enforce = (decision: Decision): Promise<void> =>
+  const enforce = (decision: Decision): Promise<ActionOutcome[]> =>
     timed('es', () => es.enforce(decision))
       .then(async (outcomes) => {
         counters.outcomes += outcomes.length;
         for (const o of outcomes) de.recordOutcome?.(o);
         await knowledge.record('outcome', { decisionId: decision.id, eventId: decision.eventId, outcomes }, clock.now());
         notify({ type: 'outcome', decision, outcomes });
+        return outcomes;
       })
-      .catch((error: unknown) => {
+      .catch((error: unknown): ActionOutcome[] => {
         logger.error({ err: error, decision: decision.id }, 'enforcement failed');
         notify({ type: 'error', stage: 'es', error });
+        const now = clock.now();
+        return decision.actions.map((a) => ({
+          id: a.id,
+          type: a.type,
+          target: a.target,
+          status: 'failed' as const,
+          detail: `enforcement threw: ${error instanceof Error ? error.message : String(error)}`,
+          at: now,
+        }));
       });
 
-  const decide = async (event: SecurityEvent): Promise<void> => {
+  /** Decides on an event and starts enforcing; resolves with the decisions and their outcomes' promise. */
+  const decide = async (event: SecurityEvent): Promise<{ decisions: Decision[]; enforced: Promise<ActionOutcome[][]> }> => {
+    const started: Promise<ActionOutcome[]>[] = [];
     let decisions: Decision[];
     try {
       decisions = await timed('de', () =>
@@ -279,7 +305,7 @@ export function createLoop(options: LoopOptions): Loop {
     } catch (error) {
       logger.error({ err: error, event: event.id }, 'decision engine failed');
       notify({ type: 'error', stage: 'de', error });
-      return;
+      return { decisions: [], enforced: Promise.resolve([]) };
     }
     for (const decision of decisions) {
       counters.decisions++;
@@ -288,12 +314,17 @@ export function createLoop(options: LoopOptions): Loop {
       notify({ type: 'decision', decision, event });
       if (decision.blocked || decision.actions.length === 0) continue;
       while (enforcements.size >= maxEnforcements) await Promise.race(enforcements);
-      const p: Promise<void> = enforce(decision).finally(() => {
-        enforcements.delete(p);
-        checkIdle();
-      });
+      const run = enforce(decision);
+      started.push(run);
+      const p: Promise<void> = run.then(
+        () => {
+          enforcements.delete(p);
+          checkIdle();
+        },
+      );
       enforcements.add(p);
     }
+    return { decisions, enforced: Promise.all(started) };
   };
 
   const analyze = async (stage: 'ae', fn: () => Promise<SecurityEvent[]>): Promise<SecurityEvent[]> => {
@@ -332,7 +363,9 @@ export function createLoop(options: LoopOptions): Loop {
         await knowledge.record('event', item.event, clock.now());
         counters.events++;
         notify({ type: 'event', event: item.event, origin: 'input' });
-        await decide(item.event);
+        const { decisions, enforced } = await decide(item.event);
+        const done = item.done;
+        if (done) void enforced.then((lists) => done({ event: item.event, decisions, outcomes: lists.flat() }));
         return;
       }
     }
@@ -366,20 +399,20 @@ export function createLoop(options: LoopOptions): Loop {
     })();
   };
 
-  const refuse = (queue: 'events', reason: string): false => {
+  const refuse = (reason: string): string => {
     counters.eventsRefused++;
     metrics?.eventsRefused.inc({ level, reason });
-    notify({ type: 'dropped', queue, reason });
-    return false;
+    notify({ type: 'dropped', queue: 'events', reason });
+    return reason;
   };
 
-  const enqueueEvent = (item: Item): boolean => {
-    if (state === 'terminated') return refuse('events', 'terminated');
-    if (!accepting()) return refuse('events', `loop ${state}`);
-    if (events.length >= eventsCap) return refuse('events', 'queue full');
+  /** Returns undefined when queued, else why it was refused. */
+  const enqueueEvent = (item: Item): string | undefined => {
+    if (!accepting()) return refuse(`loop ${id} is ${state}`);
+    if (events.length >= eventsCap) return refuse(`loop ${id} input queue is full (${eventsCap})`);
     events.push(item);
     pump();
-    return true;
+    return undefined;
   };
 
   const transition = async (to: LoopState, reason: string, by: string): Promise<LifecycleTransition> => {
@@ -426,6 +459,8 @@ export function createLoop(options: LoopOptions): Loop {
       const record = await transition('terminated', reason, by);
       const discarded = telemetry.length + events.length;
       counters.discardedOnTerminate += discarded;
+      // Submitters waiting on a discarded event learn that nothing was decided.
+      for (const item of events) if (item.kind === 'event' && item.done) item.done({ event: item.event, decisions: [], outcomes: [] });
       telemetry.length = 0;
       events.length = 0;
       tickPending = false;
@@ -458,8 +493,16 @@ export function createLoop(options: LoopOptions): Loop {
       pump();
       return true;
     },
-    pushReport: (report) => enqueueEvent({ kind: 'report', event: report }),
-    pushEvent: (event) => enqueueEvent({ kind: 'event', event }),
+    pushReport: (report) => enqueueEvent({ kind: 'report', event: report }) === undefined,
+    pushEvent: (event) => enqueueEvent({ kind: 'event', event }) === undefined,
+    submit(event) {
+      let done!: (result: EventResult) => void;
+      const result = new Promise<EventResult>((resolve) => {
+        done = resolve;
+      });
+      const refused = enqueueEvent({ kind: 'event', event, done });
+      return refused === undefined ? { accepted: true, result } : { accepted: false, reason: refused };
+    },
     async tick() {
       if (state !== 'active') return;
       counters.ticks++;

@@ -291,6 +291,28 @@ describe('mape loop', () => {
     await loop.terminate('done');
   });
 
+  it('submit reports why an event is refused, or the decisions and outcomes once enforced', async () => {
+    const clock = new SimulatedClock(0);
+    const knowledge = await openKnowledge({ kv: memoryKv() });
+    const actuator = recordingActuator(clock, 100);
+    const loop = createLoop({ id: 'd:cn', level: 'subslice', clock, knowledge, ae: { name: 'n' }, de: rateLimitDe, es: actuatorEnforcement({ actuators: [actuator], clock }) });
+    const refused = loop.submit(anomaly(1, 50));
+    assert.equal(refused.accepted, false);
+    assert.match(refused.accepted ? '' : refused.reason, /loop d:cn is instantiated/);
+    await loop.activate('go');
+    const sub = loop.submit(anomaly(2, 50));
+    assert.ok(sub.accepted);
+    await new Promise((r) => setImmediate(r));
+    await clock.advance(100);
+    const result = await sub.result;
+    assert.equal(result.decisions.length, 1);
+    assert.deepEqual(
+      result.outcomes.map((o) => o.status),
+      ['succeeded'],
+    );
+    await loop.terminate('done');
+  });
+
   it('validates options', async () => {
     const clock = new SimulatedClock(0);
     const knowledge = await openKnowledge({ kv: memoryKv() });
