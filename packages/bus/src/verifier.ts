@@ -1,0 +1,181 @@
+import type { Clock, Principal, RejectReason } from '@sliceguard/core';
+import { type Credential, type TrustStore, type VerifyFn, createVerifier, subjectInScopes } from '@sliceguard/identity';
+import { type Envelope, PROTOCOL, batchSigningInput, decodeCredentialHeader, messageDigest, signingInput, type SignedFields } from './envelope.js';
+import type { ReplayWindow } from './replay.js';
+
+export interface VerifierOptions {
+  trustStore: TrustStore;
+  clock: Clock;
+  /** Allowed clock skew either way (ms, default 30,000). */
+  maxSkewMs: number;
+  /** Subjects under `<inboxPrefix>.` are reply inboxes: any verified sender may publish there. */
+  inboxPrefix: string;
+}
+
+/**
+ * Caches that may be shared by many receivers in one process (LocalBus shares them per network):
+ * they only remember facts that do not depend on the receiver — a credential header's decoding and
+ * whether a given envelope object's signature verified. Trust, revocation, scope, skew and replay
+ * are still checked per receiver on every message.
+ */
+export interface VerifierCaches {
+  credentials: Map<string, Credential | null>;
+  verifiers: Map<string, VerifyFn | null>;
+  /** Keyed by the immutable envelope object itself (LocalBus), never by signature bytes alone. */
+  signatures?: WeakMap<Envelope, boolean>;
+  /** Batch signatures verified: key = signature + digest list, so a reused signature with other digests misses. */
+  batches: Map<string, boolean>;
+  maxEntries: number;
+}
+
+export function createVerifierCaches(maxEntries = 20_000): VerifierCaches {
+  return { credentials: new Map(), verifiers: new Map(), batches: new Map(), maxEntries };
+}
+
+function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  if (map.size >= max) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+  map.set(key, value);
+}
+
+export interface VerifiedEnvelope {
+  ok: true;
+  sender: Principal;
+  credential: Credential;
+  timestamp: number;
+  seq: number;
+  epoch: string;
+  replayKey: string;
+}
+
+export interface RejectedEnvelope {
+  ok: false;
+  reason: RejectReason;
+  detail: string;
+  sender?: string;
+}
+
+export type VerifyOutcome = VerifiedEnvelope | RejectedEnvelope;
+
+const EPOCH = /^[0-9a-f]{16}$/;
+const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
+const SIG = /^[A-Za-z0-9_-]{86}$/;
+
+function reject(reason: RejectReason, detail: string, sender?: string): RejectedEnvelope {
+  return { ok: false, reason, detail, ...(sender !== undefined ? { sender } : {}) };
+}
+
+/**
+ * The one verifier both buses use. `verify` never throws: any malformed input is a rejection.
+ * Checks (in order, cheapest first; the replay window is updated only after the signature passed):
+ * envelope well-formed → credential chains to a trusted root, valid now, not revoked → subject in
+ * the credential's scopes (or a reply inbox) → timestamp within skew → (sender, epoch, seq) fresh →
+ * Ed25519 signature (or batch signature + digest).
+ */
+export class EnvelopeVerifier {
+  constructor(
+    private readonly options: VerifierOptions,
+    private readonly caches: VerifierCaches = createVerifierCaches(),
+  ) {}
+
+  verify(env: Envelope, replay: ReplayWindow): VerifyOutcome {
+    const h = env.headers;
+    if (h.proto !== PROTOCOL) return reject('malformed', `protocol header ${JSON.stringify(h.proto)} is not ${PROTOCOL}`);
+    if (!h.ts || !DECIMAL.test(h.ts) || !h.seq || !DECIMAL.test(h.seq) || !h.epoch || !EPOCH.test(h.epoch) || !h.sig || !SIG.test(h.sig) || !h.cred) {
+      return reject('malformed', 'envelope headers missing or malformed');
+    }
+    const seq = Number(h.seq);
+    const ts = Number(h.ts);
+    if (seq < 1 || !Number.isSafeInteger(seq) || !Number.isSafeInteger(ts)) return reject('malformed', 'sequence or timestamp out of range');
+    if (typeof env.subject !== 'string' || env.subject.length === 0) return reject('malformed', 'empty subject');
+
+    const cred = this.credential(h.cred);
+    if (!cred) return reject('malformed', 'credential header undecodable');
+    const agentId = cred.claims.agentId;
+    const now = this.options.clock.now();
+    const check = this.options.trustStore.verifyCredential(cred, now);
+    if (!check.ok) return reject(check.reason, check.message, agentId);
+
+    const inbox = env.subject.startsWith(`${this.options.inboxPrefix}.`);
+    if (!inbox && !subjectInScopes(cred.claims.scopes, env.subject)) {
+      return reject('out_of_scope', `${agentId} may not publish on ${env.subject}`, agentId);
+    }
+    if (ts < now - this.options.maxSkewMs) return reject('stale', `timestamp ${now - ts} ms old`, agentId);
+    if (ts > now + this.options.maxSkewMs) return reject('future', `timestamp ${ts - now} ms ahead`, agentId);
+
+    const replayKey = `${cred.claims.publicKey}:${h.epoch}`;
+    if (replay.seen(replayKey, seq)) return reject('replayed', `${agentId} epoch ${h.epoch} seq ${seq} already seen or too old`, agentId);
+
+    if (!this.signatureValid(env, cred, h.epoch)) return reject('bad_signature', `signature of ${agentId} does not verify`, agentId);
+    replay.record(replayKey, seq, now);
+    return { ok: true, sender: check.principal, credential: cred, timestamp: ts, seq, epoch: h.epoch, replayKey };
+  }
+
+  private credential(header: string): Credential | null {
+    const cached = this.caches.credentials.get(header);
+    if (cached !== undefined) return cached;
+    let cred: Credential | null = null;
+    try {
+      cred = decodeCredentialHeader(header);
+    } catch {
+      cred = null;
+    }
+    boundedSet(this.caches.credentials, header, cred, this.caches.maxEntries);
+    return cred;
+  }
+
+  private verifierFor(publicKeyHex: string): VerifyFn | null {
+    let v = this.caches.verifiers.get(publicKeyHex);
+    if (v !== undefined) return v;
+    try {
+      v = createVerifier(Buffer.from(publicKeyHex, 'hex'));
+    } catch {
+      v = null;
+    }
+    boundedSet(this.caches.verifiers, publicKeyHex, v, this.caches.maxEntries);
+    return v;
+  }
+
+  private signatureValid(env: Envelope, cred: Credential, epoch: string): boolean {
+    const shared = this.caches.signatures;
+    const known = shared?.get(env);
+    if (known !== undefined) return known;
+    const ok = this.computeSignature(env, cred, epoch);
+    shared?.set(env, ok);
+    return ok;
+  }
+
+  private computeSignature(env: Envelope, cred: Credential, epoch: string): boolean {
+    const verifyFn = this.verifierFor(cred.claims.publicKey);
+    if (!verifyFn) return false;
+    const h = env.headers;
+    const fields: SignedFields = {
+      subject: env.subject,
+      reply: env.reply ?? '',
+      ts: h.ts ?? '',
+      epoch,
+      seq: h.seq ?? '',
+      credentialId: cred.id,
+      chunk: h.chunk ?? '',
+    };
+    const sig = Buffer.from(h.sig ?? '', 'base64url');
+    if (sig.length !== 64) return false;
+    if (h.batch === undefined) return verifyFn(signingInput(fields, env.data), sig);
+    // Batch mode: our digest must sit at our index of the signed digest list.
+    const m = /^(\d{1,4})\/([A-Za-z0-9_-]+)$/.exec(h.batch);
+    if (!m) return false;
+    const digests = Buffer.from(m[2], 'base64url');
+    const index = Number(m[1]);
+    if (digests.length === 0 || digests.length % 32 !== 0 || index >= digests.length / 32) return false;
+    const mine = messageDigest(fields, env.data);
+    if (!mine.equals(digests.subarray(index * 32, index * 32 + 32))) return false;
+    const key = `${cred.claims.publicKey}:${h.sig}:${m[2]}`;
+    const cached = this.caches.batches.get(key);
+    if (cached !== undefined) return cached;
+    const ok = verifyFn(batchSigningInput(digests), sig);
+    boundedSet(this.caches.batches, key, ok, this.caches.maxEntries);
+    return ok;
+  }
+}
