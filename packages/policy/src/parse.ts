@@ -564,18 +564,7 @@ function celIssue(ctx: Ctx, node: Scalar, path: string, err: CelCompileError): v
   const type = node.type;
   if (type === 'QUOTE_DOUBLE' || type === 'QUOTE_SINGLE') offset += 1 + err.offset;
   else if (type === 'PLAIN') offset += err.offset;
-  else {
-    // block scalar: content starts on the next line; count lines inside the value
-    const value = String(node.value ?? '');
-    const before = value.slice(0, err.offset);
-    const lineInValue = before.split('\n').length;
-    const start = ctx.lc.linePos(offset);
-    const lineStarts = ctx.lc.lineStarts;
-    const contentLineStart = lineStarts[start.line - 1 + lineInValue] ?? offset;
-    const lineText = ctx.text.slice(contentLineStart, ctx.text.indexOf('\n', contentLineStart) >>> 0);
-    const indent = lineText.length - lineText.trimStart().length;
-    offset = contentLineStart + indent + (before.length - before.lastIndexOf('\n') - 1);
-  }
+  else offset = blockScalarOffset(ctx, node, err.offset) ?? offset;
   const pos = ctx.lc.linePos(offset);
   ctx.issues.push({
     file: ctx.file,
@@ -586,6 +575,30 @@ function celIssue(ctx: Ctx, node: Scalar, path: string, err: CelCompileError): v
     hint: 'see the CEL variables and functions in docs/policy.md',
     severity: 'error',
   });
+}
+
+/**
+ * Maps an offset inside a block scalar's value (`|` or `>`: lines joined by newlines or spaces)
+ * back to the source: rebuild the value line by line, remembering where each character came from.
+ */
+function blockScalarOffset(ctx: Ctx, node: Scalar, valueOffset: number): number | undefined {
+  const [start, end] = node.range ?? [0, 0];
+  const lineStarts = ctx.lc.lineStarts;
+  const header = ctx.lc.linePos(start).line;
+  const sources: number[] = [];
+  let indent: number | undefined;
+  for (let l = header; l < lineStarts.length; l++) {
+    const from = lineStarts[l];
+    if (from >= end) break;
+    const to = l + 1 < lineStarts.length ? lineStarts[l + 1] - 1 : ctx.text.length;
+    const line = ctx.text.slice(from, to);
+    if (line.trim() === '') continue;
+    indent ??= line.length - line.trimStart().length;
+    for (let i = indent; i < line.length; i++) sources.push(from + i);
+    sources.push(to);
+  }
+  if (sources.length === 0) return undefined;
+  return sources[Math.min(valueOffset, sources.length - 1)];
 }
 
 function checkKeys(ctx: Ctx, node: YAMLMap, path: string, allowed: readonly string[], hint?: string): void {
