@@ -8,7 +8,7 @@ const examples = ['vcdn', 'embb', 'multi-domain'].map((n) => new URL(`../../../.
 
 /** Each malformed file, the line (and column) of its error, the field path and what the message says. */
 const MALFORMED: Array<{ file: string; line: number; column?: number; path: string; message: RegExp }> = [
-  { file: 'bad-yaml-syntax.yaml', line: 5, path: '', message: /YAML syntax: Flow map/ },
+  { file: 'bad-yaml-syntax.txt', line: 6, path: '', message: /YAML syntax: Flow map/ },
   { file: 'bad-unknown-field.yaml', line: 5, column: 5, path: 'policies[0].prority', message: /unknown field "prority" \(did you mean "priority"\?\)/ },
   { file: 'bad-missing-do.yaml', line: 3, path: 'policies[0].do', message: /missing `do`/ },
   { file: 'bad-event-type.yaml', line: 4, column: 18, path: 'policies[0].on.event', message: /unknown event type "anomally"/ },
