@@ -12,6 +12,7 @@ export const BUS_ERROR_CODES = [
   'BUS_ERR_CONNECT',
   'BUS_ERR_PAYLOAD_TOO_LARGE',
   'BUS_ERR_INVALID_OPTIONS',
+  'BUS_ERR_BUFFER_FULL',
 ] as const;
 export type BusErrorCode = (typeof BUS_ERROR_CODES)[number];
 

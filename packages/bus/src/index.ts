@@ -24,3 +24,4 @@ export { ReplayWindow } from './replay.js';
 export { SignedBus } from './signed-bus.js';
 export { SubjectIndex } from './subject-index.js';
 export { EnvelopeVerifier, type VerifyOutcome, createVerifierCaches } from './verifier.js';
+export { NatsBus, type NatsBusOptions, connectNatsBus, fromNatsMsg, toNatsHeaders } from './nats.js';

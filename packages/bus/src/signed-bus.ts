@@ -128,6 +128,7 @@ export abstract class SignedBus implements Bus {
   private batchScheduled = false;
   private readonly metrics?: BusMetrics;
   private closing?: Promise<void>;
+  private shutDown = false;
 
   protected constructor(options: SignedBusOptions, caches?: VerifierCaches) {
     const cred = options.identity.credential;
@@ -489,11 +490,14 @@ export abstract class SignedBus implements Bus {
     return this.closing;
   }
 
-  private shutdown(): void {
+  /** Tears down subscriptions and pending requests; transports call it when the connection closes on its own. */
+  protected shutdown(error?: Error): void {
+    if (this.shutDown) return;
+    this.shutDown = true;
     this.state = 'closed';
     for (const s of [...this.subs]) this.closeState(s);
     for (const p of [...this.pending.values()]) p.reject(new BusError('BUS_ERR_CLOSED', `bus closed before a reply on ${p.subject}`, { subject: p.subject }));
-    this.emitStatus({ type: 'closed' });
+    this.emitStatus(error ? { type: 'closed', error } : { type: 'closed' });
   }
 
   protected ensureOpen(): void {
