@@ -282,6 +282,16 @@ export class AuditLog {
   }
 }
 
+/** Reads audit records without a signer (for tools: `sliceguard audit show`). */
+export async function readAuditRecords(
+  kv: KeyValueStore,
+  query: { prefix?: string; fromSeq?: number; limit?: number; reverse?: boolean } = {},
+): Promise<AuditRecord[]> {
+  const out: AuditRecord[] = [];
+  for await (const r of iterateRecords(kv, query.prefix ?? defaultAuditLogOptions.prefix, query)) out.push(r);
+  return out;
+}
+
 async function* iterateRecords(
   kv: KeyValueStore,
   prefix: string,

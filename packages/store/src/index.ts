@@ -17,6 +17,7 @@ export {
   nodeEd25519Signer,
   nodeEd25519Verifier,
   type SignatureVerifier,
+  readAuditRecords,
   type VerifyAuditOptions,
   verifyAuditLog,
 } from './audit.js';

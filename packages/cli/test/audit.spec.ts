@@ -1,0 +1,118 @@
+import { equal, ok } from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromUtf8, SimulatedClock, toHex, utf8 } from '@sliceguard/core';
+import { nodeEd25519Signer, openLevelKv, openStore } from '@sliceguard/store';
+import { main } from '../src/main.js';
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['node', 'sliceguard', ...args], { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+describe('sliceguard audit', () => {
+  const signer = nodeEd25519Signer(new Uint8Array(32).fill(3));
+  const publicKey = toHex(signer.publicKey);
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-cli-audit-'));
+    const store = await openStore(dir, { clock: new SimulatedClock(1_700_000_000_000), audit: { signer } });
+    for (let i = 0; i < 8; i++) {
+      await store.audit!.append({ kind: i % 2 ? 'decision' : 'lifecycle', actor: 'd1:amf-1', subject: `x${i}`, data: { i } });
+    }
+    await store.close();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('verify: exit 0 and a JSON report for an intact log', async () => {
+    const r = await run('audit', 'verify', '--data-dir', dir, '--public-key', publicKey, '--json');
+    equal(r.code, 0, r.err);
+    const report = JSON.parse(r.out);
+    equal(report.ok, true);
+    equal(report.checked, 8);
+    equal(report.authenticated, true);
+  });
+
+  it('verify: human output, key from a JSON file, and an unauthenticated run says so', async () => {
+    const keyFile = join(dir, '..', `${dir.split('/').pop()}-key.json`);
+    writeFileSync(keyFile, JSON.stringify({ publicKey }));
+    try {
+      const r = await run('audit', 'verify', '--data-dir', dir, '--public-key', keyFile);
+      equal(r.code, 0);
+      ok(r.out.startsWith('audit log OK: 8 records (seq 1..8)'), r.out);
+      const anon = await run('audit', 'verify', '--data-dir', dir);
+      ok(/pass --public-key to authenticate/.test(anon.out));
+    } finally {
+      rmSync(keyFile, { force: true });
+    }
+  });
+
+  it('verify: exit 1 and points at the first tampered record', async () => {
+    const kv = await openLevelKv(dir);
+    const key = 'audit/r/0000000000000005';
+    const rec = JSON.parse(fromUtf8((await kv.get(key))!));
+    rec.data.i = 99;
+    await kv.put(key, utf8(JSON.stringify(rec)));
+    await kv.close();
+    const r = await run('audit', 'verify', '--data-dir', dir, '--public-key', publicKey);
+    equal(r.code, 1);
+    ok(r.out.includes('first broken record: index 4, seq 5, key audit/r/0000000000000005'), r.out);
+    ok(r.out.includes('hash_mismatch'));
+    const j = JSON.parse((await run('audit', 'verify', '--data-dir', dir, '--json')).out);
+    equal(j.firstBroken.seq, 5);
+  });
+
+  it('verify: a log signed by another key fails authentication', async () => {
+    const other = toHex(nodeEd25519Signer(new Uint8Array(32).fill(4)).publicKey);
+    const r = await run('audit', 'verify', '--data-dir', dir, '--public-key', other);
+    equal(r.code, 1);
+    ok(r.out.includes('unknown_key'));
+  });
+
+  it('verify: clear errors for a locked directory, a missing directory and a bad key', async () => {
+    const kv = await openLevelKv(dir);
+    try {
+      const locked = await run('audit', 'verify', '--data-dir', dir);
+      equal(locked.code, 1);
+      ok(locked.err.includes('STORE_ERR_LOCKED'), locked.err);
+    } finally {
+      await kv.close();
+    }
+    const missing = await run('audit', 'verify', '--data-dir', join(dir, 'nope'));
+    equal(missing.code, 1);
+    ok(missing.err.includes('does not exist'), missing.err);
+    const badKey = await run('audit', 'verify', '--data-dir', dir, '--public-key', 'zz');
+    equal(badKey.code, 1);
+    ok(badKey.err.includes('--public-key'), badKey.err);
+  });
+
+  it('show: lists records newest first with --reverse', async () => {
+    const r = await run('audit', 'show', '--data-dir', dir, '--reverse', '--limit', '2', '--json');
+    equal(r.code, 0, r.err);
+    const records = JSON.parse(r.out);
+    equal(records.length, 2);
+    equal(records[0].seq, 8);
+    const human = await run('audit', 'show', '--data-dir', dir, '--limit', '1');
+    ok(human.out.startsWith('#1 '), human.out);
+  });
+});
+
+describe('sliceguard api', () => {
+  it('openapi prints the OpenAPI document', async () => {
+    const r = await run('api', 'openapi');
+    equal(r.code, 0, r.err);
+    const doc = JSON.parse(r.out);
+    ok(doc.paths['/v1/status']);
+  });
+
+  it('metrics lists the metric catalog', async () => {
+    const r = await run('api', 'metrics', '--json');
+    const rows = JSON.parse(r.out) as Array<{ name: string; type: string }>;
+    ok(rows.some((m) => m.name === 'sliceguard_loop_stage_duration_seconds' && m.type === 'histogram'));
+    ok(rows.every((m) => m.type !== 'counter' || m.name.endsWith('_total')));
+  });
+});
