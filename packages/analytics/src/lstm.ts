@@ -1,0 +1,477 @@
+import type { FlatWeights, Logger, TrainableModel, WeightTensorLayout } from '@sliceguard/core';
+import { layoutsEqual, seededRng, silentLogger, throwIfAborted } from '@sliceguard/core';
+import type { BackendName, BackendPreference, Tf } from './backend.js';
+import { loadTf } from './backend.js';
+import { InvalidOptionsError, ModelShapeError, NotTrainedError } from './errors.js';
+import type { ScalerKind } from './preprocess.js';
+import { Scaler, scaleRows, slidingWindows } from './preprocess.js';
+import type { Threshold, ThresholdOptions } from './threshold.js';
+import { calibrateThreshold } from './threshold.js';
+
+type LayersModel = import('@tensorflow/tfjs').LayersModel;
+type Tensor = import('@tensorflow/tfjs').Tensor;
+
+/** Architecture and preprocessing of an LSTM autoencoder; saved with the model as its topology. */
+export interface LstmAutoencoderConfig {
+  /** Metric names in feature order. */
+  metrics: string[];
+  /** Window length in samples. Default 30. */
+  window: number;
+  /** Units of the stacked encoder LSTMs; the last one is the latent size. Default [32]. */
+  encoderUnits: number[];
+  /** Units of the decoder LSTMs. Default: the encoder units reversed. */
+  decoderUnits: number[];
+  /** Adam learning rate. Default 1e-3. */
+  learningRate: number;
+  /** Per-metric scaler kind. Default 'minmax'. */
+  scaler: ScalerKind;
+  /** Seed of the initial weights (training order is still shuffled by tfjs). Default 1. */
+  seed: number;
+}
+
+export type LstmAutoencoderInit = Pick<LstmAutoencoderConfig, 'metrics'> & Partial<Omit<LstmAutoencoderConfig, 'metrics'>>;
+
+export interface TrainOptions {
+  /** Default 30 (the paper). */
+  epochs?: number;
+  /** Default 50 (the paper). */
+  batchSize?: number;
+  /** Fraction of the windows, taken from the end (a held-out time span), for validation. Default 0.2. */
+  validationSplit?: number;
+  /** Stop after this many epochs without improvement of the validation (or training) loss; 0 disables. Default 5. */
+  patience?: number;
+  /** Smallest loss decrease that counts as improvement. Default 1e-4. */
+  minDelta?: number;
+  /** Step between training windows. Default 1. */
+  stride?: number;
+  /** Train on at most this many windows, evenly spaced over the series (subsampling large sets). Default: all. */
+  maxWindows?: number;
+  /** Shuffle the training windows each epoch. Default true. */
+  shuffle?: boolean;
+  signal?: AbortSignal;
+  onEpoch?: (epoch: number, logs: { loss: number; valLoss?: number; seconds: number }) => void;
+}
+
+export interface TrainingMetadata {
+  trainedAt: string;
+  backend: BackendName;
+  rows: number;
+  windows: number;
+  epochs: number;
+  epochsRun: number;
+  batchSize: number;
+  validationSplit: number;
+  stride: number;
+  finalLoss: number;
+  finalValLoss?: number;
+  history: { loss: number; valLoss?: number }[];
+  seconds: number;
+}
+
+export interface CreateModelOptions {
+  backend?: BackendPreference;
+  logger?: Logger;
+}
+
+export interface WindowScores {
+  /** One reconstruction error (MAE over the window) per window. */
+  scores: Float32Array;
+  /** Per window, mean absolute error of each metric [count, features]. */
+  perMetric: Float32Array;
+  count: number;
+}
+
+export function resolveConfig(init: LstmAutoencoderInit): LstmAutoencoderConfig {
+  const metrics = [...(init.metrics ?? [])];
+  if (metrics.length === 0) throw new InvalidOptionsError('metrics must list at least one metric', { option: 'metrics' });
+  if (new Set(metrics).size !== metrics.length) throw new InvalidOptionsError('metric names must be unique', { option: 'metrics' });
+  const window = init.window ?? 30;
+  if (!Number.isInteger(window) || window < 2) throw new InvalidOptionsError(`window must be an integer >= 2, got ${window}`, { option: 'window' });
+  const encoderUnits = [...(init.encoderUnits ?? [32])];
+  const decoderUnits = [...(init.decoderUnits ?? [...encoderUnits].reverse())];
+  for (const [name, units] of [
+    ['encoderUnits', encoderUnits],
+    ['decoderUnits', decoderUnits],
+  ] as const) {
+    if (units.length === 0 || !units.every((u) => Number.isInteger(u) && u > 0)) throw new InvalidOptionsError(`${name} must be a non-empty list of positive integers`, { option: name });
+  }
+  const learningRate = init.learningRate ?? 1e-3;
+  if (!(learningRate > 0)) throw new InvalidOptionsError(`learningRate must be > 0, got ${learningRate}`, { option: 'learningRate' });
+  return { metrics, window, encoderUnits, decoderUnits, learningRate, scaler: init.scaler ?? 'minmax', seed: init.seed ?? 1 };
+}
+
+/**
+ * The LSTM autoencoder of the paper's proof of concept: encoder LSTM(s) → latent vector → repeated
+ * over the window → decoder LSTM(s) → per-step dense reconstruction, trained with MAE on windows of
+ * normal behaviour. A window's anomaly score is its mean absolute reconstruction error; each metric's
+ * share of that error says why a window is anomalous.
+ *
+ * Implements core TrainableModel: weights travel as one flat Float32Array (FlatWeights) with a
+ * stable layout, which is what federated averaging exchanges.
+ */
+export class LstmAutoencoder implements TrainableModel {
+  readonly config: Readonly<LstmAutoencoderConfig>;
+  readonly backend: BackendName;
+  readonly scaler: Scaler;
+  threshold: Threshold | undefined;
+  metadata: TrainingMetadata | undefined;
+  private readonly tf: Tf;
+  private readonly model: LayersModel;
+  private readonly logger: Logger;
+  private readonly layoutCache: WeightTensorLayout[];
+  private disposed = false;
+
+  private constructor(tf: Tf, backend: BackendName, config: LstmAutoencoderConfig, model: LayersModel, logger: Logger) {
+    this.tf = tf;
+    this.backend = backend;
+    this.config = Object.freeze({ ...config, metrics: [...config.metrics], encoderUnits: [...config.encoderUnits], decoderUnits: [...config.decoderUnits] });
+    this.model = model;
+    this.logger = logger;
+    this.scaler = new Scaler(config.metrics, config.scaler);
+    this.layoutCache = computeLayout(model);
+  }
+
+  /** Builds an untrained model (weights initialised from config.seed). Loads TensorFlow.js on first use. */
+  static async create(init: LstmAutoencoderInit, options: CreateModelOptions = {}): Promise<LstmAutoencoder> {
+    const config = resolveConfig(init);
+    const logger = options.logger ?? silentLogger();
+    const { tf, backend } = await loadTf({ backend: options.backend, logger });
+    const model = buildModel(tf, config);
+    const m = new LstmAutoencoder(tf, backend, config, model, logger);
+    m.setWeights(initialWeights(m.layoutCache, config.seed));
+    return m;
+  }
+
+  get metrics(): readonly string[] {
+    return this.config.metrics;
+  }
+
+  get window(): number {
+    return this.config.window;
+  }
+
+  /** The layout of getWeights(); equal layouts ⇔ interchangeable weights. */
+  get layout(): readonly WeightTensorLayout[] {
+    return this.layoutCache;
+  }
+
+  get parameterCount(): number {
+    return this.layoutCache.reduce((n, l) => n + l.length, 0);
+  }
+
+  getWeights(): FlatWeights {
+    this.assertLive();
+    const total = this.parameterCount;
+    const values = new Float32Array(total);
+    const tensors = this.model.getWeights();
+    tensors.forEach((t, i) => {
+      values.set(t.dataSync() as Float32Array, this.layoutCache[i].offset);
+    });
+    return { layout: this.layoutCache.map((l) => ({ ...l, shape: [...l.shape] })), values };
+  }
+
+  setWeights(weights: FlatWeights): void {
+    this.assertLive();
+    if (!weights || !Array.isArray(weights.layout) || !(weights.values instanceof Float32Array)) {
+      throw new ModelShapeError('weights must be { layout, values: Float32Array }', {});
+    }
+    if (!layoutsEqual(weights.layout, this.layoutCache)) {
+      throw new ModelShapeError(`weights do not fit this model: ${describeLayoutMismatch(this.layoutCache, weights.layout)}`, {
+        expected: this.layoutCache.map((l) => `${l.name}[${l.shape.join('x')}]`).join(' '),
+        got: weights.layout.map((l) => `${l.name}[${l.shape.join('x')}]`).join(' '),
+      });
+    }
+    const total = this.parameterCount;
+    if (weights.values.length !== total) throw new ModelShapeError(`weights hold ${weights.values.length} values, the layout needs ${total}`, {});
+    for (let i = 0; i < weights.values.length; i++) {
+      if (!Number.isFinite(weights.values[i])) throw new ModelShapeError(`weight ${i} is not finite (${weights.values[i]})`, { index: i });
+    }
+    const tf = this.tf;
+    const tensors = this.layoutCache.map((l) => tf.tensor(weights.values.slice(l.offset, l.offset + l.length), l.shape, 'float32'));
+    this.model.setWeights(tensors);
+    for (const t of tensors) t.dispose();
+  }
+
+  /**
+   * TrainableModel.fit: trains on raw rows (metric order). Fits the scaler first if it is not fitted
+   * yet (a federated deployment should share one scaler: see docs/analytics.md). Returns the final
+   * training loss and the number of windows trained on.
+   */
+  async fit(rows: Float32Array[], options: { epochs: number; batchSize?: number; signal?: AbortSignal }): Promise<{ loss: number; samples: number }> {
+    const meta = await this.train(rows, { epochs: options.epochs, batchSize: options.batchSize, signal: options.signal, validationSplit: 0, patience: 0 });
+    return { loss: meta.finalLoss, samples: meta.windows };
+  }
+
+  /** TrainableModel.evaluate: mean reconstruction error (MAE) over the sliding windows of raw rows. */
+  async evaluate(rows: Float32Array[]): Promise<number> {
+    const { scores, count } = await this.scoreRows(rows);
+    if (count === 0) throw new InvalidOptionsError(`evaluate needs at least ${this.window} rows, got ${rows.length}`, { rows: rows.length });
+    let sum = 0;
+    for (let i = 0; i < count; i++) sum += scores[i];
+    return sum / count;
+  }
+
+  /** Trains on raw rows (finite values in metric order); fits the scaler when not fitted. */
+  async train(rows: readonly ArrayLike<number>[], options: TrainOptions = {}): Promise<TrainingMetadata> {
+    this.assertLive();
+    const epochs = options.epochs ?? 30;
+    const batchSize = options.batchSize ?? 50;
+    const validationSplit = options.validationSplit ?? 0.2;
+    const patience = options.patience ?? 5;
+    const minDelta = options.minDelta ?? 1e-4;
+    const stride = options.stride ?? 1;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new InvalidOptionsError(`epochs must be a positive integer, got ${epochs}`, { option: 'epochs' });
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidOptionsError(`batchSize must be a positive integer, got ${batchSize}`, { option: 'batchSize' });
+    if (!(validationSplit >= 0 && validationSplit < 1)) throw new InvalidOptionsError(`validationSplit must be in [0, 1), got ${validationSplit}`, { option: 'validationSplit' });
+    if (!Number.isInteger(patience) || patience < 0) throw new InvalidOptionsError(`patience must be a non-negative integer, got ${patience}`, { option: 'patience' });
+    throwIfAborted(options.signal);
+    if (!this.scaler.fitted) this.scaler.fit(rows);
+    const f = this.metrics.length;
+    const scaled = scaleRows(this.scaler, rows);
+    let { data, count } = slidingWindows(scaled, rows.length, f, this.window, stride);
+    if (options.maxWindows !== undefined && count > options.maxWindows) {
+      ({ data, count } = subsampleWindows(data, count, this.window * f, options.maxWindows));
+    }
+    const needed = validationSplit > 0 ? 2 : 1;
+    if (count < needed) throw new InvalidOptionsError(`training needs at least ${this.window + needed - 1} rows for window ${this.window}, got ${rows.length}`, { rows: rows.length });
+    const tf = this.tf;
+    const x = tf.tensor3d(data, [count, this.window, f]);
+    const history: { loss: number; valLoss?: number }[] = [];
+    const started = performance.now();
+    let epochStart = started;
+    let best = Number.POSITIVE_INFINITY;
+    let sinceBest = 0;
+    const model = this.model;
+    const signal = options.signal;
+    const callback = new tf.CustomCallback({
+      onBatchEnd: async () => {
+        if (signal?.aborted) model.stopTraining = true;
+      },
+      onEpochEnd: async (epoch, logs) => {
+        const loss = Number(logs?.loss);
+        const valLoss = logs?.val_loss === undefined ? undefined : Number(logs.val_loss);
+        history.push(valLoss === undefined ? { loss } : { loss, valLoss });
+        const now = performance.now();
+        options.onEpoch?.(epoch, { loss, valLoss, seconds: (now - epochStart) / 1000 });
+        this.logger.debug({ epoch, loss, valLoss, seconds: (now - epochStart) / 1000 }, 'analytics: epoch');
+        epochStart = now;
+        if (!Number.isFinite(loss)) {
+          model.stopTraining = true;
+          return;
+        }
+        // early stopping on the validation loss (training loss without a validation split)
+        const monitored = valLoss ?? loss;
+        if (monitored < best - minDelta) {
+          best = monitored;
+          sinceBest = 0;
+        } else if (patience > 0 && ++sinceBest >= patience) model.stopTraining = true;
+      },
+    });
+    try {
+      await model.fit(x, x, { epochs, batchSize, validationSplit, shuffle: options.shuffle ?? true, callbacks: [callback], verbose: 0 });
+    } finally {
+      x.dispose();
+    }
+    throwIfAborted(signal);
+    const last = history[history.length - 1];
+    if (!last || !Number.isFinite(last.loss)) {
+      throw new InvalidOptionsError('training diverged (loss is not finite); lower the learning rate or check the input scaling', { history });
+    }
+    const meta: TrainingMetadata = {
+      trainedAt: new Date().toISOString(),
+      backend: this.backend,
+      rows: rows.length,
+      windows: count,
+      epochs,
+      epochsRun: history.length,
+      batchSize,
+      validationSplit,
+      stride,
+      finalLoss: last.loss,
+      finalValLoss: last.valLoss,
+      history,
+      seconds: (performance.now() - started) / 1000,
+    };
+    this.metadata = meta;
+    this.logger.info({ windows: count, epochsRun: meta.epochsRun, loss: meta.finalLoss, valLoss: meta.finalValLoss, seconds: meta.seconds }, 'analytics: LSTM autoencoder trained');
+    return meta;
+  }
+
+  /**
+   * Scores already-scaled windows [count, window, features] in one inference call per `chunk`
+   * windows (default 4096, bounding memory): the batched path that serves many agents at once.
+   */
+  async scoreWindows(data: Float32Array, count: number, chunk = 4096): Promise<WindowScores> {
+    this.assertLive();
+    const f = this.metrics.length;
+    const w = this.window;
+    if (data.length !== count * w * f) throw new ModelShapeError(`windows hold ${data.length} values, expected ${count}×${w}×${f}`, {});
+    const scores = new Float32Array(count);
+    const perMetric = new Float32Array(count * f);
+    const tf = this.tf;
+    for (let start = 0; start < count; start += chunk) {
+      const n = Math.min(chunk, count - start);
+      const [errT, scoreT] = tf.tidy(() => {
+        const x = tf.tensor3d(data.subarray(start * w * f, (start + n) * w * f), [n, w, f]);
+        const y = this.model.predict(x, { batchSize: n }) as Tensor;
+        const err = tf.abs(tf.sub(x, y)).mean(1); // [n, f]
+        return [err, err.mean(1)];
+      });
+      try {
+        perMetric.set((await errT.data()) as Float32Array, start * f);
+        scores.set((await scoreT.data()) as Float32Array, start);
+      } finally {
+        errT.dispose();
+        scoreT.dispose();
+      }
+    }
+    return { scores, perMetric, count };
+  }
+
+  /** Scales raw rows, cuts every sliding window (stride 1) and scores them; window k ends at row k + window − 1. */
+  async scoreRows(rows: readonly ArrayLike<number>[]): Promise<WindowScores> {
+    if (!this.scaler.fitted) throw new NotTrainedError('the model has no fitted scaler: train it or load a saved model');
+    const scaled = scaleRows(this.scaler, rows);
+    const { data, count } = slidingWindows(scaled, rows.length, this.metrics.length, this.window, 1);
+    return this.scoreWindows(data, count);
+  }
+
+  /** Calibrates this model's threshold on the scores of the training rows (never on test data). */
+  async calibrate(trainingRows: readonly ArrayLike<number>[], options: ThresholdOptions = {}): Promise<Threshold> {
+    const { scores } = await this.scoreRows(trainingRows);
+    this.threshold = calibrateThreshold(scores, options);
+    this.logger.info({ method: this.threshold.method, value: this.threshold.value(), windows: scores.length }, 'analytics: threshold calibrated');
+    return this.threshold;
+  }
+
+  /** Releases the tensors held by the model. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.dispose();
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new NotTrainedError('the model was disposed');
+  }
+}
+
+function buildModel(tf: Tf, config: LstmAutoencoderConfig): LayersModel {
+  const f = config.metrics.length;
+  const input = tf.input({ shape: [config.window, f], name: 'input' });
+  let x = input as unknown as import('@tensorflow/tfjs').SymbolicTensor;
+  // weights are set from our own seeded initialiser right after building: 'zeros' keeps tfjs's
+  // random initialisers (and their console warnings) out of the way
+  config.encoderUnits.forEach((units, i) => {
+    x = tf.layers
+      .lstm({ units, returnSequences: i < config.encoderUnits.length - 1, name: `encoder_${i}`, kernelInitializer: 'zeros', recurrentInitializer: 'zeros' })
+      .apply(x) as typeof x;
+  });
+  x = tf.layers.repeatVector({ n: config.window, name: 'repeat' }).apply(x) as typeof x;
+  config.decoderUnits.forEach((units, i) => {
+    x = tf.layers.lstm({ units, returnSequences: true, name: `decoder_${i}`, kernelInitializer: 'zeros', recurrentInitializer: 'zeros' }).apply(x) as typeof x;
+  });
+  const output = tf.layers
+    .timeDistributed({ layer: tf.layers.dense({ units: f, name: 'reconstruction', kernelInitializer: 'zeros' }), name: 'output' })
+    .apply(x) as typeof x;
+  const model = tf.model({ inputs: input, outputs: output, name: 'lstm_autoencoder' });
+  model.compile({ optimizer: tf.train.adam(config.learningRate), loss: 'meanAbsoluteError' });
+  return model;
+}
+
+function computeLayout(model: LayersModel): WeightTensorLayout[] {
+  const layout: WeightTensorLayout[] = [];
+  let offset = 0;
+  for (const layer of model.layers) {
+    for (const w of layer.weights) {
+      // originalName has no process-wide uniqueness suffix, so two models built in one process share names
+      const suffix = w.originalName.split('/').pop() ?? w.originalName;
+      const shape = w.shape.map((d) => d ?? 1);
+      const length = shape.reduce((a, b) => a * b, 1);
+      layout.push({ name: `${layer.name}/${suffix}`, shape, offset, length });
+      offset += length;
+    }
+  }
+  return layout;
+}
+
+function describeLayoutMismatch(expected: readonly WeightTensorLayout[], got: readonly WeightTensorLayout[]): string {
+  if (expected.length !== got.length) return `${got.length} tensors given, the model has ${expected.length}`;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i];
+    const g = got[i];
+    if (e.name !== g.name || e.shape.join('x') !== g.shape.join('x') || e.offset !== g.offset || e.length !== g.length) {
+      return `tensor ${i} is ${g.name}[${g.shape.join('x')}]@${g.offset}, expected ${e.name}[${e.shape.join('x')}]@${e.offset}`;
+    }
+  }
+  return 'layouts differ';
+}
+
+/**
+ * Seeded initial weights: Glorot-uniform input kernels, orthogonal recurrent kernels (rows made
+ * orthonormal by Gram–Schmidt), zero biases with the LSTM forget-gate bias at 1 (Keras defaults).
+ */
+export function initialWeights(layout: readonly WeightTensorLayout[], seed: number): FlatWeights {
+  const total = layout.reduce((n, l) => n + l.length, 0);
+  const values = new Float32Array(total);
+  const rng = seededRng(`lstm-ae:${seed}`);
+  for (const l of layout) {
+    const kind = l.name.split('/').pop();
+    const out = values.subarray(l.offset, l.offset + l.length);
+    if (kind === 'kernel' && l.shape.length === 2) {
+      const limit = Math.sqrt(6 / (l.shape[0] + l.shape[1]));
+      for (let i = 0; i < out.length; i++) out[i] = (rng.next() * 2 - 1) * limit;
+    } else if (kind === 'recurrent_kernel' && l.shape.length === 2) {
+      out.set(orthogonalRows(l.shape[0], l.shape[1], rng));
+    } else if (kind === 'bias' && (l.name.startsWith('encoder_') || l.name.startsWith('decoder_'))) {
+      const units = l.length / 4;
+      for (let i = units; i < 2 * units; i++) out[i] = 1; // gates ordered i, f, c, o
+    }
+  }
+  return { layout: layout.map((l) => ({ ...l, shape: [...l.shape] })), values };
+}
+
+function orthogonalRows(rows: number, cols: number, rng: ReturnType<typeof seededRng>): Float32Array {
+  // rows <= cols for LSTM recurrent kernels [units, 4·units]; Gram–Schmidt on random normal rows
+  const m = Array.from({ length: rows }, () => Float64Array.from({ length: cols }, () => rng.normal()));
+  for (let i = 0; i < rows; i++) {
+    for (let k = 0; k < i; k++) {
+      let dot = 0;
+      for (let j = 0; j < cols; j++) dot += m[i][j] * m[k][j];
+      for (let j = 0; j < cols; j++) m[i][j] -= dot * m[k][j];
+    }
+    let norm = 0;
+    for (let j = 0; j < cols; j++) norm += m[i][j] ** 2;
+    norm = Math.sqrt(norm) || 1;
+    for (let j = 0; j < cols; j++) m[i][j] /= norm;
+  }
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) out.set(m[i], i * cols);
+  return out;
+}
+
+function subsampleWindows(data: Float32Array, count: number, span: number, max: number): { data: Float32Array; count: number } {
+  if (!Number.isInteger(max) || max < 1) throw new InvalidOptionsError(`maxWindows must be a positive integer, got ${max}`, { option: 'maxWindows' });
+  const out = new Float32Array(max * span);
+  for (let k = 0; k < max; k++) {
+    const src = Math.floor((k * count) / max);
+    out.set(data.subarray(src * span, (src + 1) * span), k * span);
+  }
+  return { data: out, count: max };
+}
+
+/** Trains a new LSTM autoencoder on raw rows and calibrates its threshold on the same training rows. */
+export async function trainLstmAutoencoder(
+  rows: readonly ArrayLike<number>[],
+  options: { model: LstmAutoencoderInit; train?: TrainOptions; threshold?: ThresholdOptions } & CreateModelOptions,
+): Promise<LstmAutoencoder> {
+  const model = await LstmAutoencoder.create(options.model, options);
+  try {
+    await model.train(rows, options.train);
+    await model.calibrate(rows, options.threshold);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return model;
+}
