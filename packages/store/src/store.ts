@@ -31,7 +31,8 @@ const DAY = 24 * 3600 * 1000;
 
 /**
  * Default retention per repository. With the record sizes measured by the `store` benchmark
- * (docs/store.md) these keep one agent's data directory to a few tens of MB.
+ * (docs/store.md) these bound one agent's data directory to ~110 MiB of uncompressed records
+ * (~35 MiB on disk after LevelDB's compression), the audit log being half of it.
  */
 export const defaultRetention: Readonly<Record<RepositoryName, RetentionOptions>> = Object.freeze({
   history: { maxRecords: 10_000, maxAgeMs: DAY },
