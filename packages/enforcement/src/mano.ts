@@ -178,7 +178,7 @@ export function createSimulatedMano(options: SimulatedManoOptions): SimulatedMan
     const pending: PendingOperation = { ...op, startedAt: now, completesAt: now + delay };
     s.pending.push(pending);
     try {
-      await clock.sleep(delay, signal);
+      if (delay > 0) await clock.sleep(delay, signal);
       return apply();
     } finally {
       s.pending = s.pending.filter((p) => p !== pending);

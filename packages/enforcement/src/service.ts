@@ -109,24 +109,28 @@ export function createEnforcementService(options: EnforcementServiceOptions): En
 
   const offenderKey = (r: ActionRequest): string => `${r.type}|${r.target}|${String(r.params.source ?? '')}|${String(r.params.path ?? '')}`;
 
-  const scheduleExpiry = (request: ActionRequest, outcome: ActionOutcome, actuator: Actuator): void => {
-    if (request.expiresAt === undefined || !isUndoable(actuator)) return;
+  /** The expiry after escalation for repeat offenders (earlier offences of the same kind within memoryMs). */
+  const escalate = (request: ActionRequest, now: number): { expiresAt?: number; repeats: number } => {
+    if (request.expiresAt === undefined || !repeat.types.includes(request.type)) return { expiresAt: request.expiresAt, repeats: 0 };
+    const past = (offences.get(offenderKey(request)) ?? []).filter((t) => now - t < repeat.memoryMs);
+    const repeats = past.length;
+    const factor = typeof request.params.repeatFactor === 'number' ? request.params.repeatFactor : repeat.factor;
+    const base = Math.max(0, request.expiresAt - request.at);
+    if (repeats === 0 || !(factor > 1)) return { expiresAt: request.expiresAt, repeats };
+    return { expiresAt: now + Math.min(repeat.maxDurationMs, base * factor ** repeats), repeats };
+  };
+
+  const scheduleExpiry = (request: ActionRequest, outcome: ActionOutcome, actuator: Actuator, repeats: number): void => {
+    if (request.expiresAt === undefined) return;
     const now = clock.now();
-    let expiresAt = request.expiresAt;
-    let repeats = 0;
     if (repeat.types.includes(request.type)) {
       const key = offenderKey(request);
-      const past = (offences.get(key) ?? []).filter((t) => now - t < repeat.memoryMs);
-      repeats = past.length;
-      past.push(now);
-      offences.set(key, past);
-      const factor = typeof request.params.repeatFactor === 'number' ? request.params.repeatFactor : repeat.factor;
-      const base = Math.max(0, request.expiresAt - request.at);
-      if (repeats > 0 && factor > 1) expiresAt = now + Math.min(repeat.maxDurationMs, base * factor ** repeats);
+      offences.set(key, [...(offences.get(key) ?? []).filter((t) => now - t < repeat.memoryMs), now]);
     }
+    const expiresAt = request.expiresAt;
+    outcome.result = { ...outcome.result, expiresAt, repeats };
+    if (!isUndoable(actuator)) return;
     const info: ScheduledExpiry = { id: request.id, type: request.type, target: request.target, expiresAt, repeats };
-    if (outcome.result) outcome.result = { ...outcome.result, expiresAt, repeats };
-    else outcome.result = { expiresAt, repeats };
     const timer = clock.setTimeout(() => {
       expiries.delete(request.id);
       actuator
@@ -150,13 +154,16 @@ export function createEnforcementService(options: EnforcementServiceOptions): En
     if (request.expiresAt !== undefined && request.expiresAt <= now) return outcomeOf(request, 'expired', now, `expired at ${request.expiresAt} before it ran`);
     const actuator = dispatch.get(request.type);
     if (!actuator) return outcomeOf(request, 'rejected', now, `no actuator handles "${request.type}" (configured: ${[...dispatch.keys()].join(', ') || 'none'})`);
+    // repeat offenders: the actuator sees the escalated expiry, so its own state expires with it
+    const { expiresAt, repeats } = escalate(request, now);
+    const effective = expiresAt === request.expiresAt ? request : { ...request, expiresAt };
     let outcome: ActionOutcome;
     try {
-      outcome = await actuator.execute(request, { signal });
+      outcome = await actuator.execute(effective, { signal });
     } catch (err) {
       outcome = outcomeOf(request, 'failed', clock.now(), `${actuator.name}: ${(err as Error)?.message ?? String(err)}`);
     }
-    if (outcome.status === 'succeeded') scheduleExpiry(request, outcome, actuator);
+    if (outcome.status === 'succeeded') scheduleExpiry(effective, outcome, actuator, repeats);
     return outcome;
   };
 
