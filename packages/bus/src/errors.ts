@@ -13,6 +13,7 @@ export const BUS_ERROR_CODES = [
   'BUS_ERR_PAYLOAD_TOO_LARGE',
   'BUS_ERR_INVALID_OPTIONS',
   'BUS_ERR_BUFFER_FULL',
+  'BUS_ERR_DISCONNECTED',
 ] as const;
 export type BusErrorCode = (typeof BUS_ERROR_CODES)[number];
 

@@ -172,8 +172,17 @@ export class NatsBus extends SignedBus {
     return this.nc.info?.max_payload ?? 1024 * 1024;
   }
 
+  /** True while connected to a server (false while disconnected or reconnecting). */
+  get isConnected(): boolean {
+    return this.connected && !this.nc.isClosed();
+  }
+
   protected async transportFlush(): Promise<void> {
-    await this.nc.flush();
+    try {
+      await this.nc.flush();
+    } catch (error) {
+      throw new BusError('BUS_ERR_DISCONNECTED', `flush failed: ${(error as Error).message} (the client reconnects on its own; retry)`, {}, error);
+    }
   }
 
   protected async transportDrain(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Clock, Principal, RejectReason } from '@sliceguard/core';
 import { type Credential, type TrustStore, type VerifyFn, createVerifier, subjectInScopes } from '@sliceguard/identity';
 import { type Envelope, PROTOCOL, batchSigningInput, decodeCredentialHeader, messageDigest, signingInput, type SignedFields } from './envelope.js';
+import { parseChunk } from './chunking.js';
 import type { ReplayWindow } from './replay.js';
 
 export interface VerifierOptions {
@@ -62,6 +63,7 @@ export type VerifyOutcome = VerifiedEnvelope | RejectedEnvelope;
 const EPOCH = /^[0-9a-f]{16}$/;
 const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
 const SIG = /^[A-Za-z0-9_-]{86}$/;
+const BATCH = /^(\d{1,4})\/([A-Za-z0-9_-]+)$/;
 
 function reject(reason: RejectReason, detail: string, sender?: string): RejectedEnvelope {
   return { ok: false, reason, detail, ...(sender !== undefined ? { sender } : {}) };
@@ -86,6 +88,8 @@ export class EnvelopeVerifier {
     if (!h.ts || !DECIMAL.test(h.ts) || !h.seq || !DECIMAL.test(h.seq) || !h.epoch || !EPOCH.test(h.epoch) || !h.sig || !SIG.test(h.sig) || !h.cred) {
       return reject('malformed', 'envelope headers missing or malformed');
     }
+    if (h.chunk !== undefined && !parseChunk(h.chunk)) return reject('malformed', 'chunk header malformed');
+    if (h.batch !== undefined && !BATCH.test(h.batch)) return reject('malformed', 'batch header malformed');
     const seq = Number(h.seq);
     const ts = Number(h.ts);
     if (seq < 1 || !Number.isSafeInteger(seq) || !Number.isSafeInteger(ts)) return reject('malformed', 'sequence or timestamp out of range');
@@ -164,7 +168,7 @@ export class EnvelopeVerifier {
     if (sig.length !== 64) return false;
     if (h.batch === undefined) return verifyFn(signingInput(fields, env.data), sig);
     // Batch mode: our digest must sit at our index of the signed digest list.
-    const m = /^(\d{1,4})\/([A-Za-z0-9_-]+)$/.exec(h.batch);
+    const m = BATCH.exec(h.batch);
     if (!m) return false;
     const digests = Buffer.from(m[2], 'base64url');
     const index = Number(m[1]);

@@ -314,4 +314,104 @@ export function busCompliance(name: string, factory: FabricFactory): void {
       await expectRejected(r, 'replayed', () => fabric.inject(sealed[2]));
     });
   });
+
+  describe(`${name}: chunking above max_payload`, function () {
+    this.timeout(60_000);
+    let fabric: Fabric;
+    let d1: DomainAuthority;
+    let store: TrustStore;
+    let buses: Bus[];
+    const maxPayload = 64 * 1024;
+
+    beforeEach(async () => {
+      fabric = await factory({ maxPayload });
+      d1 = createDomainAuthority('d1');
+      store = d1.trustStore();
+      buses = [];
+    });
+    afterEach(async () => {
+      await Promise.all(buses.map((b) => b.close()));
+      await fabric.close();
+    });
+    const make = async (options: Partial<SignedBusOptions> = {}): Promise<TestBus> => {
+      const b = await fabric.bus(d1.issue({ agentId: 'd1:fl', level: 'coordinator' }), store, options);
+      buses.push(b);
+      return b;
+    };
+    const subject = 'sg.d1._fl.lstm.global';
+
+    it('splits a 5 MB payload into signed chunks and reassembles it intact', async () => {
+      const rx = await make();
+      const got: InboundMessage[] = [];
+      rx.subscribe(subject, (m) => {
+        got.push(m);
+      });
+      await rx.flush();
+      const tx = await make();
+      const sent: Envelope[] = [];
+      const orig = (tx as unknown as { transmit(e: Envelope): void }).transmit.bind(tx);
+      (tx as unknown as { transmit(e: Envelope): void }).transmit = (e) => {
+        sent.push(e);
+        orig(e);
+      };
+      const payload = new Uint8Array(5 * 1024 * 1024);
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 2654435761) >>> 24;
+      await tx.publish(subject, payload);
+      await waitFor(() => got.length === 1, 30_000, '5 MB message');
+      assert.ok(sent.length >= Math.ceil(payload.length / maxPayload), `expected chunks, got ${sent.length} messages`);
+      assert.ok(sent.every((e) => e.data.length < maxPayload));
+      assert.equal(got[0].data.length, payload.length);
+      assert.ok(Buffer.from(got[0].data).equals(Buffer.from(payload)));
+      assert.equal(got[0].sender.agentId, 'd1:fl');
+      assert.equal(rx.stats().delivered, 1);
+      assert.equal(tx.stats().published, 1);
+      // a large request and a large reply
+      rx.subscribe('sg.d1._fl.lstm.pull', (m) => {
+        void rx.respond(m, payload.subarray(0, 300_000));
+      });
+      await rx.flush();
+      const reply = await tx.request('sg.d1._fl.lstm.pull', payload.subarray(0, 200_000), { timeoutMs: 20_000 });
+      assert.equal(reply.data.length, 300_000);
+    });
+
+    it('fails the whole message when a chunk is missing, corrupt or the digest is wrong (chunk_integrity)', async () => {
+      const rx = await make({ chunkTimeoutMs: 300 });
+      const got: InboundMessage[] = [];
+      const rejects: RejectReason[] = [];
+      rx.subscribe(subject, (m) => {
+        got.push(m);
+      });
+      rx.onReject((r) => rejects.push(r));
+      await rx.flush();
+      const tx = await make();
+      const capture = (): Envelope[] => {
+        const sent: Envelope[] = [];
+        (tx as unknown as { transmit(e: Envelope): void }).transmit = (e) => sent.push(e);
+        return sent;
+      };
+      const payload = new Uint8Array(200_000).fill(7);
+      // missing chunk
+      let sent = capture();
+      await tx.publish(subject, payload);
+      assert.ok(sent.length >= 3);
+      for (const e of sent.filter((_, i) => i !== 1)) await fabric.inject(e);
+      await waitFor(() => rx.stats().rejected.chunk_integrity === 1, 5000, 'timeout of an incomplete message');
+      // corrupt chunk: its signature fails, then the message times out
+      sent = capture();
+      await tx.publish(subject, payload);
+      for (const [i, e] of sent.entries()) await fabric.inject(i === 0 ? { ...e, data: new Uint8Array(e.data.length) } : e);
+      await waitFor(() => rx.stats().rejected.chunk_integrity === 2, 5000, 'corrupt chunk');
+      assert.equal(rx.stats().rejected.bad_signature, 1);
+      // validly signed chunks whose declared digest does not match
+      const seal = (e: Envelope, chunk: string): Envelope => tx.sealForTest(e.subject, e.data, { chunk });
+      sent = capture();
+      await tx.publish(subject, payload);
+      const wrong = 'f'.repeat(64);
+      for (const e of sent) await fabric.inject(seal(e, (e.headers.chunk as string).replace(/[0-9a-f]{64}$/, wrong)));
+      await waitFor(() => rx.stats().rejected.chunk_integrity === 3, 5000, 'digest mismatch');
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(got.length, 0);
+      assert.equal(rejects.filter((r) => r === 'chunk_integrity').length, 3);
+    });
+  });
 }

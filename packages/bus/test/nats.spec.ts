@@ -2,8 +2,10 @@ import { type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
 import { type NatsConnection, connect } from 'nats';
 import { connectNatsBus, toNatsHeaders } from '../src/index.js';
 import { busCompliance } from './compliance.js';
+import { startServerWithMaxPayload } from './helpers.js';
 
 let server: NatsServerHandle | undefined;
+const small = new Map<number, NatsServerHandle>();
 
 before(async function () {
   this.timeout(20_000);
@@ -11,10 +13,17 @@ before(async function () {
 });
 after(async () => {
   await server?.stop();
+  await Promise.all([...small.values()].map((s) => s.stop()));
 });
 
-busCompliance('NatsBus', async () => {
-  const url = (server as NatsServerHandle).url;
+busCompliance('NatsBus', async ({ maxPayload }) => {
+  let target = server as NatsServerHandle;
+  if (maxPayload) {
+    let s = small.get(maxPayload);
+    if (!s) small.set(maxPayload, (s = await startServerWithMaxPayload(maxPayload)));
+    target = s;
+  }
+  const url = target.url;
   const raw: NatsConnection = await connect({ servers: url });
   return {
     bus: (identity, trustStore, options = {}) => connectNatsBus({ servers: url, identity, trustStore, ...options }),
