@@ -8,8 +8,10 @@ import { InvalidOptionsError, InvalidSampleError, ModelShapeError } from './erro
  * - `spot`: `pot`, then updated online as in SPOT (Siffer et al., KDD 2017): each new normal score
  *   above the initial level joins the peaks and the tail is refitted, so the threshold follows the
  *   data; scores flagged anomalous never update it.
- * - `rolling`: the `quantile` of the last `rollingWindow` normal scores (starting from the tail of
- *   the training scores); adaptive, anomalous scores never enter the window.
+ * - `rolling`: Q + headroom · (Q − median), Q the `quantile` of the last `rollingWindow` normal
+ *   scores (starting from the tail of the training scores). Anomalous scores never enter the window;
+ *   the headroom above Q lets a slowly rising normal level lift the threshold (a plain rolling
+ *   quantile of normal scores could only ever fall).
  */
 export type ThresholdMethod = 'p99' | 'pot' | 'spot' | 'rolling';
 export const THRESHOLD_METHODS: readonly ThresholdMethod[] = ['p99', 'pot', 'spot', 'rolling'];
@@ -24,6 +26,8 @@ export interface ThresholdOptions {
   risk?: number;
   /** rolling: scores in the window. Default 1000. */
   rollingWindow?: number;
+  /** rolling: headroom above the quantile, in units of (quantile − median). Default 0.5. */
+  headroom?: number;
 }
 
 export interface ThresholdState {
@@ -40,6 +44,7 @@ export interface ThresholdState {
   /** rolling: the window, oldest first. */
   window?: number[];
   rollingWindow?: number;
+  headroom?: number;
   calibratedOn: number;
 }
 
@@ -59,6 +64,11 @@ export function quantileOf(values: ArrayLike<number>, q: number): number {
   if (values.length === 0) throw new InvalidSampleError('cannot take a quantile of zero values', {});
   const sorted = Float64Array.from(values).sort();
   return quantileSorted(sorted, q);
+}
+
+function rollingValue(sorted: ArrayLike<number>, q: number, headroom: number): number {
+  const upper = quantileSorted(sorted, q);
+  return upper + headroom * Math.max(0, upper - quantileSorted(sorted, 0.5));
 }
 
 function quantileSorted(sorted: ArrayLike<number>, q: number): number {
@@ -95,9 +105,11 @@ export function calibrateThreshold(trainingScores: ArrayLike<number>, options: T
     const quantile = inUnit('quantile', options.quantile ?? 0.99);
     const rollingWindow = options.rollingWindow ?? 1000;
     if (!Number.isInteger(rollingWindow) || rollingWindow < 10) throw new InvalidOptionsError(`rollingWindow must be an integer >= 10, got ${rollingWindow}`, { option: 'rollingWindow' });
+    const headroom = options.headroom ?? 0.5;
+    if (!(headroom >= 0) || !Number.isFinite(headroom)) throw new InvalidOptionsError(`headroom must be a finite number >= 0, got ${headroom}`, { option: 'headroom' });
     const window = Array.from(trainingScores).slice(-rollingWindow);
     const s = Float64Array.from(window).sort();
-    return restoreThreshold({ method, value: quantileSorted(s, quantile), quantile, window, rollingWindow, calibratedOn: n });
+    return restoreThreshold({ method, value: rollingValue(s, quantile, headroom), quantile, headroom, window, rollingWindow, calibratedOn: n });
   }
   const potLevel = inUnit('potLevel', options.potLevel ?? 0.98);
   const risk = inUnit('risk', options.risk ?? 1e-3);
@@ -210,6 +222,7 @@ export function restoreThreshold(saved: ThresholdState): Threshold {
   const sorted = [...window].sort((a, b) => a - b);
   const q = state.quantile;
   const size = state.rollingWindow;
+  const headroom = state.headroom ?? 0;
   return {
     method,
     adaptive: true,
@@ -221,7 +234,7 @@ export function restoreThreshold(saved: ThresholdState): Threshold {
         window.push(score);
         insertSorted(sorted, score);
         if (window.length > size) removeSorted(sorted, window.shift() as number);
-        state.value = quantileSorted(sorted, q);
+        state.value = rollingValue(sorted, q, headroom);
       }
       return { threshold, anomalous };
     },

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { memoryKv } from '@sliceguard/core';
+import {
+  createBatchedScorer,
+  createLstmDetector,
+  loadModel,
+  loadModelFromKv,
+  LstmAutoencoder,
+  ModelLoadError,
+  ModelShapeError,
+  saveModel,
+  saveModelToKv,
+  trainLstmAutoencoder,
+} from '../src/index.js';
+import { METRICS, normalSeries, valuesOf } from './helpers.js';
+
+const SMALL = { metrics: METRICS, window: 8, encoderUnits: [8], seed: 3 };
+
+describe('analytics: LSTM autoencoder', function () {
+  this.timeout(120_000);
+  let model: LstmAutoencoder;
+  let firstLoss = 0;
+  const train = normalSeries(360, 1);
+
+  before(async () => {
+    model = await trainLstmAutoencoder(train, {
+      model: SMALL,
+      backend: 'wasm',
+      train: { epochs: 12, batchSize: 32, validationSplit: 0.2, patience: 5, onEpoch: (e, l) => (e === 0 ? (firstLoss = l.loss) : undefined) },
+      threshold: { method: 'p99' },
+    });
+  });
+  after(() => model?.dispose());
+
+  it('trains (loss falls), calibrates a p99 threshold and flags injected anomalies naming the metric', async () => {
+    assert.equal(model.backend, 'wasm');
+    const meta = model.metadata!;
+    assert.ok(meta.finalLoss < firstLoss * 0.6, `loss fell from ${firstLoss} to ${meta.finalLoss}`);
+    assert.ok(meta.finalValLoss !== undefined);
+    const threshold = model.threshold!;
+    assert.equal(threshold.method, 'p99');
+    const test = normalSeries(200, 99, 360);
+    for (let t = 120; t < 130; t++) test[t][2] += 3; // response time jumps by ~60 sigma
+    const { scores, perMetric, count } = await model.scoreRows(test);
+    assert.equal(count, 200 - 8 + 1);
+    const flagged = (k: number): boolean => scores[k] > threshold.value();
+    // windows k cover rows k..k+7: those overlapping 120..129 are k = 113..129
+    const inAttack = Array.from({ length: 17 }, (_, i) => 113 + i);
+    assert.ok(inAttack.filter(flagged).length >= 12, `most windows over the anomaly are flagged (${inAttack.filter(flagged).length}/17)`);
+    const normal = Array.from({ length: count }, (_, k) => k).filter((k) => k < 100 || k > 140);
+    const falseAlarms = normal.filter(flagged).length;
+    assert.ok(falseAlarms / normal.length < 0.08, `few false alarms on normal windows: ${falseAlarms}/${normal.length}`);
+    // the response-time metric carries most of the error in the anomalous windows
+    const k = 125;
+    const rt = perMetric[k * 3 + 2];
+    assert.ok(rt > perMetric[k * 3] && rt > perMetric[k * 3 + 1], 'rt is the top contributor');
+  });
+
+  it('weights → flat array → weights is the identity, and a wrong shape is a clear error', async () => {
+    const w = model.getWeights();
+    assert.equal(w.values.length, model.parameterCount);
+    assert.deepEqual(
+      w.layout.map((l) => l.name),
+      ['encoder_0/kernel', 'encoder_0/recurrent_kernel', 'encoder_0/bias', 'decoder_0/kernel', 'decoder_0/recurrent_kernel', 'decoder_0/bias', 'output/kernel', 'output/bias'],
+    );
+    const other = await LstmAutoencoder.create({ ...SMALL, seed: 4 }, { backend: 'wasm' });
+    try {
+      assert.notDeepEqual(other.getWeights().values, w.values);
+      other.setWeights(w);
+      const back = other.getWeights();
+      assert.deepEqual(back.layout, w.layout);
+      assert.ok(Buffer.from(back.values.buffer).equals(Buffer.from(w.values.buffer)), 'bit-identical weights');
+      other.scaler.load(model.scaler);
+      const a = await model.scoreRows(train.slice(0, 40));
+      const b = await other.scoreRows(train.slice(0, 40));
+      assert.deepEqual(b.scores, a.scores);
+    } finally {
+      other.dispose();
+    }
+    const wide = await LstmAutoencoder.create({ ...SMALL, encoderUnits: [6] }, { backend: 'wasm' });
+    try {
+      assert.throws(() => wide.setWeights(w), (e: unknown) => e instanceof ModelShapeError && /encoder_0\/kernel\[3x32\].*expected encoder_0\/kernel\[3x24\]/.test(e.message));
+    } finally {
+      wide.dispose();
+    }
+    const bad = { layout: w.layout, values: w.values.slice() };
+    bad.values[5] = Number.NaN;
+    assert.throws(() => model.setWeights(bad), /not finite/);
+  });
+
+  it('persists topology, weights, scaler, threshold and metadata to a directory and a KeyValueStore bit-exactly', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sg-analytics-'));
+    try {
+      await saveModel(model, dir);
+      const loaded = await loadModel(dir, { backend: 'wasm', expectMetrics: METRICS });
+      try {
+        assert.deepEqual(loaded.config, model.config);
+        assert.deepEqual(loaded.scaler.toJSON(), model.scaler.toJSON());
+        assert.deepEqual(loaded.threshold?.toJSON(), model.threshold?.toJSON());
+        assert.ok(Object.is(loaded.threshold?.value(), model.threshold?.value()));
+        assert.deepEqual(loaded.metadata, model.metadata);
+        assert.ok(Buffer.from(loaded.getWeights().values.buffer).equals(Buffer.from(model.getWeights().values.buffer)));
+        assert.deepEqual((await loaded.scoreRows(train.slice(0, 30))).scores, (await model.scoreRows(train.slice(0, 30))).scores);
+      } finally {
+        loaded.dispose();
+      }
+      await assert.rejects(loadModel(dir, { backend: 'wasm', expectMetrics: ['cpu', 'mem'] }), ModelShapeError);
+      // a manifest whose architecture disagrees with its weights
+      const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+      manifest.config.encoderUnits = [6];
+      manifest.config.decoderUnits = [6];
+      await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      await assert.rejects(loadModel(dir, { backend: 'wasm' }), (e: unknown) => e instanceof ModelShapeError && /layout/.test(e.message));
+      await writeFile(join(dir, 'weights.bin'), new Uint8Array(10));
+      await assert.rejects(loadModel(dir, { backend: 'wasm' }), (e: unknown) => e instanceof ModelShapeError && /10 bytes/.test(e.message));
+      await assert.rejects(loadModel(join(dir, 'nope'), { backend: 'wasm' }), ModelLoadError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const kv = memoryKv();
+    await saveModelToKv(model, kv, 'nf-1/model');
+    const fromKv = await loadModelFromKv(kv, 'nf-1/model', { backend: 'wasm' });
+    try {
+      assert.deepEqual(fromKv.scaler.toJSON(), model.scaler.toJSON());
+      assert.deepEqual(fromKv.threshold?.toJSON(), model.threshold?.toJSON());
+      assert.ok(Buffer.from(fromKv.getWeights().values.buffer).equals(Buffer.from(model.getWeights().values.buffer)));
+    } finally {
+      fromKv.dispose();
+    }
+    await assert.rejects(loadModelFromKv(kv, 'other'), ModelLoadError);
+  });
+
+  it('streaming and batched scoring agree, across interleaved agents', async () => {
+    const agents = ['nf-a', 'nf-b', 'nf-c'];
+    const series = agents.map((_, i) => normalSeries(40, 10 + i, i * 7));
+    series[1][30][0] += 20; // an anomaly for nf-b
+    const batched = createBatchedScorer({ model });
+    const byAgent = new Map<string, { score: number; anomalous: boolean; threshold: number; top: string; start: number; end: number }[]>();
+    for (let t = 0; t < 40; t++) {
+      const verdicts = await batched.pushMany(agents.map((agentId, i) => ({ agentId, sample: { at: t * 1000, values: valuesOf(series[i][t]) } })));
+      for (const [agentId, list] of verdicts) {
+        for (const v of list) {
+          const entry = { score: v.score, anomalous: v.anomalous, threshold: v.threshold, top: v.contributors[0].metric, start: v.window.start, end: v.window.end };
+          byAgent.set(agentId, [...(byAgent.get(agentId) ?? []), entry]);
+        }
+      }
+    }
+    const stats = batched.stats();
+    assert.equal(stats.windowsScored, 3 * (40 - 8 + 1));
+    assert.equal(stats.inferenceCalls, 40 - 8 + 1, 'one inference call per tick for all agents');
+    assert.ok(byAgent.get('nf-b')?.some((v) => v.anomalous && v.top === 'cpu'));
+    for (const [i, agentId] of agents.entries()) {
+      const det = createLstmDetector({ model });
+      const streamed: typeof byAgent extends Map<string, infer V> ? V : never = [];
+      for (let t = 0; t < 40; t++) {
+        const v = await det.push({ at: t * 1000, values: valuesOf(series[i][t]) });
+        if (t < 7) assert.equal(v, undefined, 'no verdict before the window is complete');
+        if (v) streamed.push({ score: v.score, anomalous: v.anomalous, threshold: v.threshold, top: v.contributors[0].metric, start: v.window.start, end: v.window.end });
+      }
+      const fromBatch = byAgent.get(agentId) ?? [];
+      assert.equal(streamed.length, fromBatch.length);
+      streamed.forEach((s, k) => {
+        const b = fromBatch[k];
+        assert.ok(Math.abs(s.score - b.score) <= 1e-5 * Math.max(1, b.score), `${agentId} window ${k}: ${s.score} vs ${b.score}`);
+        assert.equal(s.anomalous, b.anomalous);
+        assert.equal(s.threshold, b.threshold);
+        assert.equal(s.start, b.start);
+        assert.equal(s.end, b.end);
+      });
+      assert.equal(streamed[0].start, 0);
+      assert.equal(streamed[0].end, 7000);
+    }
+  });
+
+  it('streaming: holds a missing metric at its last value, clears the window after a long gap', async () => {
+    const det = createLstmDetector({ model, maxGapMs: 5000 });
+    const s = normalSeries(30, 5);
+    for (let t = 0; t < 8; t++) await det.push({ at: t * 1000, values: valuesOf(s[t]) });
+    const held = await det.push({ at: 8000, values: { cpu: s[8][0], rt: s[8][2] } });
+    assert.ok(held, 'a sample missing mem still completes a window (mem held)');
+    assert.equal(await det.push({ at: 60_000, values: valuesOf(s[9]) }), undefined, 'a long gap restarts the window');
+    assert.equal(det.stats().gapResets, 1);
+    const strict = createLstmDetector({ model, gaps: 'error' });
+    await assert.rejects(strict.push({ at: 0, values: { cpu: 1, mem: Number.NaN, rt: 1 } }), /mem/);
+  });
+
+  it('implements TrainableModel: fit and evaluate on raw rows', async () => {
+    const m = await LstmAutoencoder.create(SMALL, { backend: 'wasm' });
+    try {
+      const rows = train.map((r) => Float32Array.from(r));
+      const before = await m.scaler.fit(rows) && (await m.evaluate(rows));
+      const r = await m.fit(rows, { epochs: 3, batchSize: 64 });
+      assert.equal(r.samples, rows.length - 8 + 1);
+      assert.ok(Number.isFinite(r.loss));
+      const after = await m.evaluate(rows);
+      assert.ok(after < before, `evaluate falls with training: ${before} → ${after}`);
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(m.fit(rows, { epochs: 1, signal: ac.signal }), /abort/);
+    } finally {
+      m.dispose();
+    }
+  });
+});
