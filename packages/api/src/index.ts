@@ -1,3 +1,4 @@
+export { decisionsFromRepositories, incidentsFromRepository, type RecordSource } from './adapters.js';
 export { type AgentAppOptions, buildAgentApp, defaultAgentAppOptions, openApiDocument } from './app.js';
 export {
   API_SCOPES,

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto';
-import type { Clock, KeyValueStore } from '@sliceguard/core';
+import type { Clock, Counter, KeyValueStore, MetricsRegistry } from '@sliceguard/core';
 import { fromHex, fromUtf8, sortableNumber, toHex, utf8 } from '@sliceguard/core';
 import type { Database, Transaction } from './database.js';
 import { canonicalJson } from './encoding.js';
@@ -139,6 +139,8 @@ export interface AuditLogOptions {
   prefix?: string;
   /** Keep at most this many records (default 100 000); older ones are pruned behind a signed anchor. */
   maxRecords?: number;
+  /** Counts appended records as `sliceguard_audit_records_total{kind}`. */
+  metrics?: MetricsRegistry;
 }
 
 export const defaultAuditLogOptions = Object.freeze({ prefix: 'audit', maxRecords: 100_000 });
@@ -167,6 +169,7 @@ export class AuditLog {
   readonly maxRecords: number;
   private readonly publicKeyHex: string;
   private head_: Head | undefined;
+  private readonly appended: Counter | undefined;
   private readonly pendingHeads = new WeakMap<Transaction, Head>();
 
   constructor(db: Database, options: AuditLogOptions) {
@@ -182,6 +185,7 @@ export class AuditLog {
     this.prefix = prefix;
     this.maxRecords = maxRecords;
     this.publicKeyHex = toHex(options.signer.publicKey);
+    this.appended = options.metrics?.counter({ name: 'sliceguard_audit_records_total', help: 'Audit records appended, by kind', labelNames: ['kind'] });
   }
 
   /** The chain head (seq 0 and the genesis hash when empty). */
@@ -238,6 +242,7 @@ export class AuditLog {
     const record: AuditRecord = { ...base, hash, signature };
     if (record.subject === undefined) delete record.subject;
     tx.put(recordKey(this.prefix, record.seq), utf8(JSON.stringify(record)));
+    if (this.appended) tx.afterCommit(() => this.appended?.inc({ kind: record.kind }));
     let next: Head = { seq: record.seq, hash, first: prev.first };
     const kept = next.seq - next.first + 1;
     if (kept > this.maxRecords) next = await this.stagePrune(tx, next, kept - this.maxRecords);

@@ -1,4 +1,4 @@
-import type { ActionOutcome, Clock, Decision, KeyValueStore } from '@sliceguard/core';
+import type { ActionOutcome, Clock, Decision, KeyValueStore, MetricsRegistry } from '@sliceguard/core';
 import { AuditLog, type AuditSigner } from './audit.js';
 import { checkpointEncoding } from './checkpoint-encoding.js';
 import { Database, type Transaction } from './database.js';
@@ -52,6 +52,8 @@ export interface StoreOptions {
   retention?: Partial<Record<RepositoryName, RetentionOptions>>;
   /** When given, the store has a signed audit log (`store.audit`). */
   audit?: { signer: AuditSigner; maxRecords?: number; prefix?: string };
+  /** Optional metrics (the audit log counts its records). */
+  metrics?: MetricsRegistry;
 }
 
 export interface SliceguardStore {
@@ -151,7 +153,7 @@ export function createStore(kv: KeyValueStore, options: StoreOptions): Sliceguar
       timeOf: (s) => s.updatedAt,
       retention: retention('loopStates'),
     }),
-    audit: options.audit ? new AuditLog(db, { clock: options.clock, ...options.audit }) : undefined,
+    audit: options.audit ? new AuditLog(db, { clock: options.clock, metrics: options.metrics, ...options.audit }) : undefined,
     transaction: (fn) => db.transaction(fn),
     close: () => kv.close(),
   };

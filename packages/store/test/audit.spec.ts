@@ -160,6 +160,25 @@ describe('AuditLog', () => {
     equal((await verifyAuditLog(kv, { publicKey })).ok, true);
   });
 
+  it('counts committed records by kind in the injected metrics registry', async () => {
+    const counted: Array<[Record<string, string | number> | undefined, number | undefined]> = [];
+    const metrics = {
+      counter: () => ({ inc: (labels?: Record<string, string | number>, value?: number) => void counted.push([labels, value]) }),
+      gauge: () => ({ set() {}, inc() {}, dec() {} }),
+      histogram: () => ({ observe() {} }),
+    };
+    const kv = memoryKv();
+    const a = new AuditLog(new Database(kv), { signer: nodeEd25519Signer(seed), clock: new SimulatedClock(0), metrics });
+    await a.append({ kind: 'trust', actor: 'x', data: {} });
+    await rejects(
+      new Database(kv).transaction(async (tx) => {
+        await a.stageAppend(tx, { kind: 'policy', actor: 'x', data: {} });
+        throw new Error('rolled back');
+      }),
+    );
+    deepStrictEqual(counted, [[{ kind: 'trust' }, undefined]]);
+  });
+
   it('refuses entries that are not JSON and reports signer failures', async () => {
     const kv = memoryKv();
     await rejects(log(kv).append({ kind: 'trust', actor: 'x', data: { score: Number.NaN } }), { code: 'STORE_ERR_INVALID_RECORD' });
