@@ -1,0 +1,243 @@
+import type { Actuator, Bus, Clock, DecisionEngine, KeyValueStore, Logger, MetricsRegistry, Rng, StreamingDetector } from '@sliceguard/core';
+import { idGenerator, silentLogger } from '@sliceguard/core';
+import { createStatisticalDetector } from '@sliceguard/analytics';
+import type { LocalNetwork } from '@sliceguard/bus';
+import { localBus } from '@sliceguard/bus';
+import type { SimulatedMano, TrafficFilter } from '@sliceguard/enforcement';
+import { createSimulatedMano, createTrafficFilter } from '@sliceguard/enforcement';
+import type { DomainAuthority } from '@sliceguard/identity';
+import { createDomainAuthority, TrustStore } from '@sliceguard/identity';
+import type { KnowledgeRetention, LoopQueueOptions, MonitoringConfig } from '@sliceguard/mape';
+import { createLoopMetrics } from '@sliceguard/mape';
+import type { LoopCoordinator, PolicySet } from '@sliceguard/policy';
+import { createLoopCoordinator } from '@sliceguard/policy';
+import type { AgentSpec, Topology } from '@sliceguard/topology';
+import { resolveAgents } from '@sliceguard/topology';
+import type { TrustManager } from '@sliceguard/trust';
+import { createTrustManager } from '@sliceguard/trust';
+import type { Agent, AgentOptions } from './agent.js';
+import { agentDirectory, createAgent } from './agent.js';
+import type { CorrelatorOptions } from './analytics/correlator.js';
+import type { DetectorAnalyticsOptions } from './analytics/nf-analytics.js';
+import type { Collector } from './collectors/collector.js';
+import type { PushFeed } from './collectors/push.js';
+import { pushFeed } from './collectors/push.js';
+import type { CoordinationOptions } from './coordination/coordinator.js';
+import { resolveDecisionEngine } from './decision/resolve.js';
+import type { DomainAgent } from './domain.js';
+import { createDomainAgent } from './domain.js';
+import { AgentConfigError } from './errors.js';
+
+/** What each domain shares in one process: its root, MANO, traffic filter, trust manager. */
+export interface DomainResources {
+  domain: string;
+  authority: DomainAuthority;
+  mano: SimulatedMano;
+  filter: TrafficFilter;
+  trust?: TrustManager;
+  policyCoordinator: LoopCoordinator;
+}
+
+export interface InProcessTopologyOptions {
+  topology: Topology;
+  network: LocalNetwork;
+  clock: Clock;
+  rng: Rng;
+  logger?: Logger;
+  metrics?: MetricsRegistry;
+  /** Only these agents (default: every loop of the topology; FL coordinators are never started here). */
+  include?: (spec: AgentSpec) => boolean;
+  /** Domain roots (default: one fresh authority per domain on `clock`). */
+  authorities?: ReadonlyMap<string, DomainAuthority>;
+  /** NF detector (default: the statistical detector over the NF's metrics). */
+  detectorFactory?: (spec: AgentSpec) => StreamingDetector;
+  /** NF collector (default: a push feed, reachable through `feed(nf)`). */
+  collectorFactory?: (spec: AgentSpec) => Collector;
+  /** Local actuators (default: the domain's simulated MANO and traffic filter). */
+  actuatorFactory?: (spec: AgentSpec, resources: DomainResources) => Actuator[];
+  /** Decision engine (default: topology policies with the built-in rules as fallback). */
+  decisionEngineFactory?: (spec: AgentSpec) => DecisionEngine | Promise<DecisionEngine>;
+  policies?: 'topology' | 'builtin';
+  /** Knowledge store per agent (default memoryKv). */
+  kvFactory?: (spec: AgentSpec) => KeyValueStore;
+  retention?: Partial<KnowledgeRetention>;
+  historyEvery?: number;
+  monitoring?: Partial<MonitoringConfig>;
+  queues?: LoopQueueOptions;
+  coordination?: CoordinationOptions;
+  correlation?: AgentOptions['correlation'] & Partial<Pick<CorrelatorOptions, 'k'>>;
+  nfAnalytics?: Partial<Omit<DetectorAnalyticsOptions, 'agentId' | 'target' | 'detector' | 'ids'>>;
+  /** One Trust Manager per domain, shared by its agents (default true). */
+  trust?: boolean;
+  /** Options of the simulated MANO (delays, autoscaler). */
+  mano?: { delays?: Record<string, number>; autoscaler?: false | Record<string, number> };
+  /** Bus options per agent (skew, replay window, batch signing). */
+  bus?: { maxSkewMs?: number; replayWindow?: number; batch?: { maxMessages?: number } };
+}
+
+export interface InProcessTopology {
+  readonly agents: ReadonlyMap<string, Agent>;
+  readonly domains: ReadonlyMap<string, DomainAgent>;
+  readonly resources: ReadonlyMap<string, DomainResources>;
+  readonly buses: ReadonlyMap<string, Bus>;
+  readonly specs: readonly AgentSpec[];
+  /** The push feed of an NF agent (by agent id or NF id), when it uses the default collector. */
+  feed(nfOrAgentId: string): PushFeed | undefined;
+  agent(idOrEntity: string): Agent | undefined;
+  /** Resolves once every started loop is active (real-time bound; activation needs no timers). */
+  ready(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a whole topology in one process over the LocalBus: every loop gets its own signed bus and
+ * identity; each domain gets its domain agent (which activates the others), a simulated MANO and a
+ * traffic filter its agents act on, and a Trust Manager. The simulations package drives it with a
+ * simulated clock; every part is injectable.
+ */
+export async function startTopologyInProcess(options: InProcessTopologyOptions): Promise<InProcessTopology> {
+  const { topology, network, clock, rng } = options;
+  const logger = options.logger ?? silentLogger();
+  const specs = resolveAgents(topology).filter((s) => s.level !== 'coordinator' && (options.include?.(s) ?? true));
+  const directory = agentDirectory(resolveAgents(topology));
+  const loopMetrics = options.metrics ? createLoopMetrics(options.metrics) : undefined;
+  const policyCache = new Map<string, Promise<PolicySet>>();
+
+  const resources = new Map<string, DomainResources>();
+  const trustStore = new TrustStore();
+  for (const domain of topology.domains) {
+    const authority = options.authorities?.get(domain.id) ?? createDomainAuthority(domain.id, { clock });
+    trustStore.addRoot(domain.id, authority.keyPair.publicKey);
+    const nfs = domain.slices.flatMap((s) => s.subslices.filter((ss) => ss.definedIn === s.id).flatMap((ss) => ss.nfs));
+    const filter = createTrafficFilter({ clock, name: `${domain.id}-filter` });
+    const mano = createSimulatedMano({
+      clock,
+      nfs: nfs.map((nf) => ({ id: nf.id, type: nf.type, replicas: { ...nf.replicas } })),
+      trafficFilter: filter,
+      logger,
+      ...((options.mano ?? {}) as object),
+    });
+    const trust = options.trust === false ? undefined : await createTrustManager({ clock, self: `${domain.id}:tsm`, logger });
+    resources.set(domain.id, { domain: domain.id, authority, mano, filter, policyCoordinator: createLoopCoordinator({ clock }), ...(trust ? { trust } : {}) });
+  }
+
+  const agents = new Map<string, Agent>();
+  const domains = new Map<string, DomainAgent>();
+  const buses = new Map<string, Bus>();
+  const feeds = new Map<string, PushFeed>();
+  try {
+    for (const spec of specs) {
+      const res = resources.get(spec.domain);
+      if (!res) throw new AgentConfigError(`agent ${spec.agentId} is in unknown domain ${spec.domain}`);
+      const identity = res.authority.issue({
+        agentId: spec.agentId,
+        level: spec.level,
+        ...(spec.placement.slice ? { slice: spec.placement.slice } : {}),
+        ...(spec.placement.subslice ? { subslice: spec.placement.subslice } : {}),
+        ...(spec.placement.nf ? { nf: spec.placement.nf } : {}),
+      });
+      const bus = localBus({ network, identity, trustStore, clock, logger: logger.child({ bus: spec.agentId }), ...(options.bus ?? {}) });
+      buses.set(spec.agentId, bus);
+      const agentRng = rng.fork(spec.agentId);
+      const ids = idGenerator(agentRng.fork('ids'), spec.agentId);
+      const decisionEngine = options.decisionEngineFactory
+        ? await options.decisionEngineFactory(spec)
+        : await resolveDecisionEngine({ spec, clock, ids, logger, cache: policyCache, coordinator: res.policyCoordinator, policies: options.policies ?? 'topology' });
+      let collector: Collector | undefined;
+      let detector: StreamingDetector | undefined;
+      if (spec.level === 'nf' && spec.nf) {
+        collector = options.collectorFactory?.(spec);
+        if (!collector) {
+          const feed = pushFeed({ name: `feed:${spec.nf.id}` });
+          feeds.set(spec.agentId, feed);
+          feeds.set(spec.nf.id, feed);
+          collector = feed;
+        }
+        detector = options.detectorFactory?.(spec) ?? createStatisticalDetector({ metrics: spec.nf.metrics });
+      }
+      const common: AgentOptions = {
+        spec,
+        directory,
+        bus,
+        clock,
+        rng: agentRng,
+        ids,
+        logger,
+        decisionEngine,
+        ...(loopMetrics ? { loopMetrics } : {}),
+        ...(options.kvFactory ? { kv: options.kvFactory(spec) } : {}),
+        ...(options.retention ? { retention: options.retention } : {}),
+        ...(options.historyEvery !== undefined ? { historyEvery: options.historyEvery } : {}),
+        actuators: options.actuatorFactory?.(spec, res) ?? [res.mano, res.filter],
+        ...(collector ? { collector } : {}),
+        ...(detector ? { detector } : {}),
+        ...(options.nfAnalytics ? { nfAnalytics: options.nfAnalytics } : {}),
+        ...(options.correlation ? { correlation: options.correlation } : {}),
+        ...(options.monitoring ? { monitoring: options.monitoring } : {}),
+        ...(options.queues ? { queues: options.queues } : {}),
+        ...(options.coordination ? { coordination: options.coordination } : {}),
+        ...(res.trust ? { trust: res.trust, trustSink: res.trust } : {}),
+        extraFacts: () => ({ resources: manoResources(res.mano) }),
+      };
+      const agent = spec.level === 'domain' ? await createDomainAgent({ ...common, ...(res.trust ? { trustManager: res.trust } : {}) }) : await createAgent(common);
+      agents.set(spec.agentId, agent);
+      if (spec.level === 'domain') domains.set(spec.domain, agent as DomainAgent);
+    }
+    // Loops first (they announce themselves instantiated), then the orchestrators that activate them.
+    for (const a of agents.values()) if (a.level !== 'domain') await a.start();
+    for (const a of domains.values()) await a.start();
+  } catch (error) {
+    for (const a of agents.values()) await a.stop().catch(() => {});
+    for (const b of buses.values()) await b.close().catch(() => {});
+    throw error;
+  }
+
+  const byEntity = new Map<string, Agent>();
+  for (const a of agents.values()) {
+    const e = a.spec.nf?.id ?? a.spec.subslice?.id ?? a.spec.slice;
+    if (e) byEntity.set(e, a);
+  }
+  let stopped = false;
+  return {
+    agents,
+    domains,
+    resources,
+    buses,
+    specs,
+    feed: (id) => feeds.get(id),
+    agent: (id) => agents.get(id) ?? byEntity.get(id),
+    async ready(timeoutMs = 10_000) {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const lagging = [...agents.values()].filter((a) => a.loop.state !== 'active');
+        if (lagging.length === 0) return;
+        if (performance.now() > deadline) {
+          throw new AgentConfigError(
+            `${lagging.length} loop(s) not active after ${timeoutMs} ms: ${lagging
+              .slice(0, 10)
+              .map((a) => `${a.id}=${a.loop.state}`)
+              .join(', ')}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, lagging.length > 100 ? 20 : 2));
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const a of domains.values()) await a.stop();
+      for (const a of agents.values()) await a.stop();
+      for (const r of resources.values()) {
+        r.mano.stop();
+        await r.trust?.close();
+      }
+      for (const b of buses.values()) await b.close();
+    },
+  };
+}
+
+function manoResources(mano: SimulatedMano): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const s of mano.states()) out[s.id] = { replicas: s.replicas };
+  return out;
+}
