@@ -274,7 +274,14 @@ export async function buildAgentApp(options: AgentAppOptions): Promise<FastifyIn
     '/ready',
     { schema: { tags: ['health'], summary: 'Readiness (503 until every check passes)', response: { 200: S.ReadySchema, 503: S.ReadySchema } } },
     async (_request, reply) => {
-      const r = providers.readiness ? await providers.readiness.readiness() : { ready: true, checks: { api: { ok: true } } };
+      let r: { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } = { ready: true, checks: { api: { ok: true } } };
+      if (providers.readiness) {
+        try {
+          r = await providers.readiness.readiness();
+        } catch (error) {
+          r = { ready: false, checks: { readiness: { ok: false, detail: (error as Error).message } } };
+        }
+      }
       return reply.status(r.ready ? 200 : 503).send(r);
     },
   );

@@ -80,6 +80,15 @@ describe('buildAgentApp', () => {
       equal(r.statusCode, 503);
       equal(r.json().checks.bus.detail, 'connecting');
       await a.close();
+      fake.providers.readiness = {
+        readiness: async () => {
+          throw new Error('store closed');
+        },
+      };
+      const b = await build();
+      const thrown = await b.inject('/ready');
+      deepStrictEqual([thrown.statusCode, thrown.json().checks.readiness.detail], [503, 'store closed']);
+      await b.close();
     });
 
     it('GET /v1/status returns loop states and stage timings', async () => {

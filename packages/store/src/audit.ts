@@ -137,7 +137,10 @@ export interface AuditLogOptions {
   clock: Clock;
   /** Key prefix (default 'audit'). */
   prefix?: string;
-  /** Keep at most this many records (default 100 000); older ones are pruned behind a signed anchor. */
+  /**
+   * Keep this many records (default 100 000); older ones are pruned behind a signed anchor, in
+   * chunks, so up to 1 % more may be stored between two prunes.
+   */
   maxRecords?: number;
   /** Counts appended records as `sliceguard_audit_records_total{kind}`. */
   metrics?: MetricsRegistry;
@@ -244,8 +247,9 @@ export class AuditLog {
     tx.put(recordKey(this.prefix, record.seq), utf8(JSON.stringify(record)));
     if (this.appended) tx.afterCommit(() => this.appended?.inc({ kind: record.kind }));
     let next: Head = { seq: record.seq, hash, first: prev.first };
+    // prune in chunks of 1 % so that steady state costs one anchor signature per maxRecords/100 appends
     const kept = next.seq - next.first + 1;
-    if (kept > this.maxRecords) next = await this.stagePrune(tx, next, kept - this.maxRecords);
+    if (kept > this.maxRecords + Math.floor(this.maxRecords / 100)) next = await this.stagePrune(tx, next, kept - this.maxRecords);
     if (!this.pendingHeads.has(tx)) {
       tx.afterCommit(() => {
         this.head_ = this.pendingHeads.get(tx);

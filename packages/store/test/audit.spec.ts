@@ -94,6 +94,17 @@ describe('AuditLog', () => {
     equal(self.authenticated, false);
   });
 
+  it('prunes large logs in chunks of 1 % (one anchor signature per chunk)', async () => {
+    const kv = memoryKv();
+    const a = log(kv, 200);
+    await fill(a, 202);
+    equal((await a.list()).length, 202);
+    await fill(a, 1);
+    const kept = await a.list();
+    deepStrictEqual([kept.length, kept[0].seq], [200, 4]);
+    equal((await verifyAuditLog(kv, { publicKey })).anchor?.seq, 3);
+  });
+
   it('prunes behind a signed anchor and still verifies; a forged anchor or front truncation is caught', async () => {
     const kv = memoryKv();
     const a = log(kv, 5);
