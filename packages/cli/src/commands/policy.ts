@@ -1,5 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { AGENT_LEVELS, type AgentLevel, type DecisionContext, InvalidInputError, type SecurityEvent, systemClock } from '@sliceguard/core';
+import {
+  checkPolicies,
+  createPolicyEngine,
+  loadPolicies,
+  type PolicyCheckReport,
+  type PolicyConflict,
+  type PolicyIssue,
+} from '@sliceguard/policy';
 import type { Command } from 'commander';
-import type { CliContext } from '../context.js';
+import { type CliContext, emit } from '../context.js';
 
-/** Registers the `policy` command(s). Owned by the area's package; see docs/cli.md. */
-export function register(_program: Command, _ctx: CliContext): void {}
+function formatIssue(i: PolicyIssue): string {
+  return `${i.file}:${i.line}:${i.column} ${i.severity} ${i.path ? `${i.path}: ` : ''}${i.message}${i.hint ? `\n    hint: ${i.hint}` : ''}`;
+}
+
+function formatConflict(c: PolicyConflict): string {
+  const side = (s: PolicyConflict['a']) => `${s.policyId} (${s.action}, priority ${s.priorityExplicit ? s.priority : 'not set'}) at ${s.file}:${s.line}:${s.column}`;
+  return `${c.resolved ? 'resolved conflict' : 'CONFLICT'} ${c.kind}: ${c.message}\n    ${side(c.a)}\n    ${side(c.b)}`;
+}
+
+function human(report: PolicyCheckReport): string {
+  const lines = [...report.issues.map(formatIssue), ...report.conflicts.map(formatConflict)];
+  const errors = report.issues.filter((i) => i.severity === 'error').length;
+  const unresolved = report.conflicts.filter((c) => !c.resolved).length;
+  lines.push(
+    report.ok
+      ? `ok: ${report.policies} policies in ${report.files.length} file(s)${report.conflicts.length ? `, ${report.conflicts.length} conflict(s) resolved by priority` : ''}`
+      : `failed: ${errors} error(s), ${unresolved} unresolved conflict(s) in ${report.files.length} file(s)`,
+  );
+  return lines.join('\n');
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InvalidInputError(`cannot read ${what} file ${path}: ${(err as Error).message}`, { file: path });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidInputError(`${what} file ${path} is not valid JSON: ${(err as Error).message}`, { file: path });
+  }
+}
+
+/** Registers `sliceguard policy check|show|eval`. */
+export function register(program: Command, ctx: CliContext): void {
+  const policy = program.command('policy').description('validate, inspect and dry-run ECA security policies (docs/policy.md)');
+
+  policy
+    .command('check')
+    .description('validate policy files and detect conflicts between them (exit 1 on errors or unresolved conflicts)')
+    .argument('<files...>', 'policy YAML files, checked together')
+    .option('--json', 'print the report as JSON')
+    .action(async (files: string[], opts: { json?: boolean }) => {
+      const report = await checkPolicies(files);
+      emit(ctx, opts.json, report, () => human(report));
+      if (!report.ok) ctx.setExitCode(1);
+    });
+
+  policy
+    .command('show')
+    .description('list the policies of valid files: scope, trigger, priority, guards, actions')
+    .argument('<files...>', 'policy YAML files')
+    .option('--json', 'print JSON')
+    .action(async (files: string[], opts: { json?: boolean }) => {
+      const set = await loadPolicies(files);
+      const rows = set.policies.map((p) => ({
+        id: p.id,
+        file: `${p.location.file}:${p.location.line}`,
+        priority: p.priority,
+        scope: p.scope,
+        on: p.on,
+        when: p.when?.source,
+        actions: p.do.map((s) => s.action),
+        guards: p.guards,
+      }));
+      emit(ctx, opts.json, rows, () =>
+        rows
+          .map((r) => {
+            const scope = Object.entries(r.scope).map(([k, v]) => `${k}=${(v as string[]).join('|')}`).join(' ') || 'any loop';
+            return `${r.id}  [${r.file}] priority ${r.priority}\n  scope: ${scope}\n  on: ${r.on.event}${r.when ? ` when ${r.when}` : ''}\n  do: ${r.actions.join(', ')}`;
+          })
+          .join('\n'),
+      );
+    });
+
+  policy
+    .command('eval')
+    .description('dry-run: the decisions the policies would take for one event (no action is executed)')
+    .argument('<files...>', 'policy YAML files')
+    .requiredOption('--event <file>', 'JSON file with a SecurityEvent')
+    .option('--facts <file>', 'JSON file with facts (knowledge, topology, resources)')
+    .option('--level <level>', `loop level: ${AGENT_LEVELS.join(', ')}`, 'nf')
+    .option('--agent <id>', 'agent id of the loop', 'cli:dry-run')
+    .option('--nf-type <type>', 'NF type of the loop (scope nfType)')
+    .option('--subslice-kind <kind>', 'sub-slice kind of the loop (scope subsliceKind)')
+    .option('--json', 'print JSON')
+    .action(async (files: string[], opts: { event: string; facts?: string; level: string; agent: string; nfType?: string; subsliceKind?: string; json?: boolean }) => {
+      if (!(AGENT_LEVELS as readonly string[]).includes(opts.level)) throw new InvalidInputError(`unknown level "${opts.level}"; use ${AGENT_LEVELS.join(', ')}`);
+      const set = await loadPolicies(files);
+      const event = (await readJson(opts.event, 'event')) as SecurityEvent;
+      if (!event || typeof event !== 'object' || typeof event.type !== 'string' || typeof event.id !== 'string') {
+        throw new InvalidInputError(`event file ${opts.event} needs at least "id" and "type"`, { file: opts.event });
+      }
+      const facts = opts.facts ? ((await readJson(opts.facts, 'facts')) as Record<string, unknown>) : undefined;
+      const clock = systemClock();
+      const level = opts.level as AgentLevel;
+      const engine = createPolicyEngine({ policies: set, clock, scope: { agentId: opts.agent, level, nfType: opts.nfType, subsliceKind: opts.subsliceKind } });
+      const context: DecisionContext = { agentId: opts.agent, level, now: typeof event.at === 'number' ? event.at : clock.now(), facts };
+      const decisions = await engine.decide(event, context);
+      emit(ctx, opts.json, decisions, () =>
+        decisions.length === 0
+          ? 'no policy matched'
+          : decisions
+              .map((d) => {
+                const head = `${d.blocked ? 'BLOCKED' : 'decide'} ${d.policyId}${d.blocked ? ` (${d.blocked.by}: ${d.blocked.reason})` : ''}`;
+                return [head, ...d.actions.map((a) => `  ${a.type} ${a.target} ${JSON.stringify(a.params)}${a.expiresAt !== undefined ? ` until ${a.expiresAt}` : ''}`)].join('\n');
+              })
+              .join('\n'),
+      );
+    });
+}

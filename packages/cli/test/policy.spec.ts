@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/main.js';
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['node', 'sliceguard', ...args], {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+  });
+  return { code, out, err };
+}
+
+const root = new URL('../../../../', import.meta.url).pathname;
+const example = (n: string) => join(root, 'topology/examples/policies', `${n}.yaml`);
+const fixture = (n: string) => join(root, 'packages/policy/test/fixtures', n);
+
+describe('cli: policy', () => {
+  it('check passes the example policy files', async () => {
+    const r = await run('policy', 'check', example('vcdn'), example('embb'), example('multi-domain'));
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /^ok: 19 policies in 3 file\(s\)/m);
+  });
+
+  it('check reports a malformed file with file:line:column, field and hint, and exits 1', async () => {
+    const r = await run('policy', 'check', fixture('bad-action.yaml'));
+    assert.equal(r.code, 1);
+    assert.match(r.out, /bad-action\.yaml:7:17 error policies\[0\]\.do\[1\]\.action: unknown action "rate_limt" \(did you mean "rate_limit"\?\)/);
+    assert.match(r.out, /hint: use one of rate_limit/);
+  });
+
+  it('check --json reports a conflict with both locations', async () => {
+    const r = await run('policy', 'check', '--json', fixture('conflict-scale.yaml'));
+    assert.equal(r.code, 1);
+    const report = JSON.parse(r.out);
+    assert.equal(report.ok, false);
+    assert.equal(report.conflicts[0].kind, 'scale_direction');
+    assert.deepEqual([report.conflicts[0].a.line, report.conflicts[0].b.line], [8, 15]);
+  });
+
+  it('eval dry-runs an event through the policies', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sg-policy-'));
+    try {
+      const event = join(dir, 'event.json');
+      await writeFile(
+        event,
+        JSON.stringify({
+          id: 'e1',
+          type: 'anomaly',
+          at: 1000,
+          source: 'edge:streamer',
+          target: 'streamer',
+          severity: 0.9,
+          level: 'nf',
+          evidence: { detector: 'x', score: 3, threshold: 1, contributors: [], window: { start: 0, end: 1000 }, indicators: [{ kind: 'source', value: '203.0.113.9' }] },
+        }),
+      );
+      const r = await run('policy', 'eval', example('vcdn'), '--event', event, '--nf-type', 'streamer', '--json');
+      assert.equal(r.code, 0, r.err);
+      const decisions = JSON.parse(r.out);
+      assert.equal(decisions[0].policyId, 'vcdn-nf-block-sources');
+      assert.equal(decisions[0].actions[0].params.source, '203.0.113.9');
+      const bad = await run('policy', 'eval', example('vcdn'), '--event', join(dir, 'missing.json'));
+      assert.equal(bad.code, 1);
+      assert.match(bad.err, /cannot read event file/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('show refuses an invalid file with the validation error', async () => {
+    const r = await run('policy', 'show', fixture('bad-duration.yaml'));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /error POLICY_ERR_INVALID: [\s\S]*bad-duration\.yaml:8:17/);
+  });
+});
