@@ -37,6 +37,15 @@ export interface StatisticalDetectorOptions {
   /** Relative floor of the scale, times |baseline centre|. Default 1e-3. */
   relativeMinScale?: number;
   /**
+   * Floor the scale at this multiple of the metric's noise level, the mean absolute difference
+   * between consecutive values over the detector's whole history. A metric that sits on one value for
+   * a full window (MAD = 0, common with quantised or idle metrics) otherwise turns the smallest step
+   * into an enormous z. 0 disables. Default 1.
+   */
+  noiseFloor?: number;
+  /** Floor the scale at this fraction of the metric's observed range (max − min over the whole history). 0 disables. Default 0.01. */
+  rangeFloor?: number;
+  /**
    * Anomalous samples are kept out of the baseline so an attack does not become "normal"; after this
    * many consecutive anomalous samples they are admitted again (a lasting level shift becomes the new
    * normal). Default = window. Use Infinity to never admit them.
@@ -70,6 +79,12 @@ interface MetricState {
   ring: Float64Array;
   head: number;
   count: number;
+  // noise level (mean |x_t − x_{t−1}|) and range over every finite value seen
+  previous: number;
+  lo: number;
+  hi: number;
+  absDiffSum: number;
+  diffs: number;
   // ewma
   mean: number;
   variance: number;
@@ -104,6 +119,10 @@ export function createStatisticalDetector(options: StatisticalDetectorOptions): 
   const minScale = options.minScale ?? 1e-6;
   const relativeMinScale = options.relativeMinScale ?? 1e-3;
   if (!(minScale > 0) || !(relativeMinScale >= 0)) throw new InvalidOptionsError('minScale must be > 0 and relativeMinScale >= 0', { option: 'minScale' });
+  const noiseFloor = options.noiseFloor ?? 1;
+  if (!(noiseFloor >= 0) || !Number.isFinite(noiseFloor)) throw new InvalidOptionsError(`noiseFloor must be a finite number >= 0, got ${noiseFloor}`, { option: 'noiseFloor' });
+  const rangeFloor = options.rangeFloor ?? 0.01;
+  if (!(rangeFloor >= 0) || !Number.isFinite(rangeFloor)) throw new InvalidOptionsError(`rangeFloor must be a finite number >= 0, got ${rangeFloor}`, { option: 'rangeFloor' });
   const adaptAfter = options.adaptAfter ?? window;
   if (!(adaptAfter >= 1)) throw new InvalidOptionsError(`adaptAfter must be >= 1, got ${adaptAfter}`, { option: 'adaptAfter' });
   const maxContributors = positiveInt('maxContributors', options.maxContributors, 5);
@@ -125,7 +144,7 @@ export function createStatisticalDetector(options: StatisticalDetectorOptions): 
   const reset = (): void => {
     states.length = 0;
     for (let i = 0; i < metrics.length; i++) {
-      states.push({ ring: new Float64Array(method === 'robust-z' ? window : 0), head: 0, count: 0, mean: 0, variance: 0, seen: 0 });
+      states.push({ ring: new Float64Array(method === 'robust-z' ? window : 0), head: 0, count: 0, previous: Number.NaN, lo: Number.POSITIVE_INFINITY, hi: Number.NEGATIVE_INFINITY, absDiffSum: 0, diffs: 0, mean: 0, variance: 0, seen: 0 });
     }
     timeHead = 0;
     timeCount = 0;
@@ -137,7 +156,11 @@ export function createStatisticalDetector(options: StatisticalDetectorOptions): 
   };
   reset();
 
-  const floorScale = (scale: number, centre: number): number => Math.max(scale, minScale + relativeMinScale * Math.abs(centre));
+  const floorScale = (s: MetricState, scale: number, centre: number): number => {
+    const noise = s.diffs > 0 ? (noiseFloor * s.absDiffSum) / s.diffs : 0;
+    const range = s.hi > s.lo ? rangeFloor * (s.hi - s.lo) : 0;
+    return Math.max(scale, noise, range, minScale + relativeMinScale * Math.abs(centre));
+  };
 
   /** z of x against metric state, or undefined while the metric is warming up. */
   const zOf = (s: MetricState, x: number): number | undefined => {
@@ -154,10 +177,20 @@ export function createStatisticalDetector(options: StatisticalDetectorOptions): 
         for (let i = 0; i < n; i++) sum += scratch[i];
         scale = (sum / n) * 1.2533;
       }
-      return Math.abs(x - med) / floorScale(scale, med);
+      return Math.abs(x - med) / floorScale(s, scale, med);
     }
     if (s.seen < warmup) return undefined;
-    return Math.abs(x - s.mean) / floorScale(Math.sqrt(s.variance), s.mean);
+    return Math.abs(x - s.mean) / floorScale(s, Math.sqrt(s.variance), s.mean);
+  };
+
+  const observeNoise = (s: MetricState, x: number): void => {
+    if (!Number.isNaN(s.previous)) {
+      s.absDiffSum += Math.abs(x - s.previous);
+      s.diffs++;
+    }
+    s.previous = x;
+    if (x < s.lo) s.lo = x;
+    if (x > s.hi) s.hi = x;
   };
 
   const learn = (s: MetricState, x: number): void => {
@@ -242,6 +275,8 @@ export function createStatisticalDetector(options: StatisticalDetectorOptions): 
       };
       verdicts++;
     }
+    // noise level and range see every value (after scoring it), anomalous or not
+    for (let i = 0; i < metrics.length; i++) if (!Number.isNaN(xs[i])) observeNoise(states[i], xs[i]);
     const anomalous = verdict?.anomalous ?? false;
     anomalyRun = anomalous ? anomalyRun + 1 : 0;
     if (!anomalous || anomalyRun >= adaptAfter) {

@@ -95,11 +95,24 @@ describe('analytics: statistical detector', () => {
     assert.ok(v && Number.isFinite(v.score) && v.anomalous);
   });
 
+  it('floors the scale at the noise level when a quantised metric sits on one value for a whole window', () => {
+    const series = (noiseFloor: number): number => {
+      const det = createStatisticalDetector({ metrics: ['x'], window: 20, warmup: 10, noiseFloor, rangeFloor: 0, relativeMinScale: 0 });
+      // mostly 0.5 with an occasional 0.01 step, then a long flat stretch, then a 0.01 step
+      let t = 0;
+      for (let i = 0; i < 200; i++) det.pushSync({ at: t++, values: { x: i % 10 === 0 ? 0.51 : 0.5 } });
+      for (let i = 0; i < 30; i++) det.pushSync({ at: t++, values: { x: 0.5 } });
+      return det.pushSync({ at: t, values: { x: 0.51 } })?.score ?? Number.NaN;
+    };
+    assert.ok(series(0) > 1000, 'without the floor a one-step change is a huge z');
+    assert.ok(series(1) < 10, `with the floor it is an ordinary deviation (${series(1)})`);
+  });
+
   it('robust-z matches a sort-based median/MAD reference', () => {
     fc.assert(
       fc.property(fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: 12, maxLength: 40 }), (xs) => {
         const w = 10;
-        const det = createStatisticalDetector({ metrics: ['x'], window: w, warmup: w, adaptAfter: 1, minScale: 1e-12, relativeMinScale: 0 });
+        const det = createStatisticalDetector({ metrics: ['x'], window: w, warmup: w, adaptAfter: 1, minScale: 1e-12, relativeMinScale: 0, noiseFloor: 0, rangeFloor: 0 });
         for (let i = 0; i < xs.length; i++) {
           const v = det.pushSync({ at: i, values: { x: xs[i] } });
           if (i < w) continue;
