@@ -1,9 +1,10 @@
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Logger, SimulatedClock } from '@sliceguard/core';
+import { createLogger, type Logger, SimulatedClock } from '@sliceguard/core';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { type AgentAppOptions, buildAgentApp, createPromRegistry, openApiDocument, signRequest } from '../src/index.js';
@@ -424,6 +425,33 @@ describe('buildAgentApp', () => {
       ok(lines.some((l) => l.level === 'info' && l.msg === 'operator request applied'));
       ok(lines.some((l) => l.level === 'debug' && (l.obj as { route?: string }).route === '/v1/policies'));
       await a.close();
+    });
+
+    it('writes structured pino JSON lines through core createLogger', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sg-api-log-'));
+      const file = join(dir, 'agent.log');
+      const fd = openSync(file, 'w');
+      try {
+        const a = await build({ logger: createLogger({ level: 'debug', name: 'agent', fd }) });
+        await a.inject({ method: 'POST', url: '/v1/loops/d1:amf-1/activate', headers: bearer });
+        await a.inject({ method: 'POST', url: '/v1/policies', headers: bearer, payload: { text: 'boom' } });
+        await a.close();
+        const lines = readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        const applied = lines.find((l) => l.msg === 'operator request applied');
+        equal(applied?.component, 'api');
+        equal(applied?.agentId, 'd1:amf-1');
+        equal(applied?.principal, 'alice');
+        equal(applied?.level, 30);
+        const failure = lines.find((l) => l.level === 50 && l.msg === 'unhandled API error');
+        ok(failure, 'the 500 is logged with its error');
+        ok(String((failure.err as { message?: string })?.message).includes('database exploded'));
+      } finally {
+        closeSync(fd);
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('serves an OpenAPI 3 document covering every route, the same as docs/openapi.json', async () => {
