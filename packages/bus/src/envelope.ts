@@ -9,7 +9,7 @@ import { type Credential, parseCredential } from '@sliceguard/identity';
  *   Sg-Epoch  16 hex chars, random per bus instance (a restarted sender starts a new epoch)
  *   Sg-Seq    per-epoch sequence number, 1, 2, 3…
  *   Sg-Chunk  only on chunks: "<msgId>/<index>/<count>/<totalBytes>/<sha256 hex of the whole>"
- *   Sg-Batch  only in batch mode: "<index>/<base64url of the concatenated 32-byte digests>"
+ *   Sg-Batch  only in batch mode: "<index>/<size>/<base64url of the Merkle proof (log2(size) × 32 bytes)>"
  *   Sg-Sig    base64url of the Ed25519 signature (64 bytes) over `signingInput(...)`
  * LocalBus carries exactly the same header values and payload bytes.
  */
@@ -89,11 +89,60 @@ export function signingInput(f: SignedFields, data: Uint8Array): Buffer {
   return out;
 }
 
-/** Batch mode: each message contributes SHA-256(signingInput); one signature covers the list. */
-export function messageDigest(f: SignedFields, data: Uint8Array): Buffer {
-  return createHash('sha256').update(signingInput(f, data)).digest();
+/**
+ * Batch mode (one signature over several messages): the leaves are SHA-256(0x00 ‖ signingInput) of
+ * each message, padded with SHA-256(0x02) up to a power of two; inner nodes are
+ * SHA-256(0x01 ‖ left ‖ right). The sender signs BATCH_TAG ‖ u32(size) ‖ root once; each message
+ * carries its index and the sibling hashes on its path (a Merkle proof, 32 bytes per level).
+ */
+const LEAF = Buffer.from([0]);
+const NODE = Buffer.from([1]);
+export const EMPTY_LEAF = createHash('sha256').update(Buffer.from([2])).digest();
+
+export function merkleLeaf(f: SignedFields, data: Uint8Array): Buffer {
+  return createHash('sha256').update(LEAF).update(signingInput(f, data)).digest();
 }
 
-export function batchSigningInput(digests: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(BATCH_TAG, 'utf8'), digests]);
+function parent(left: Buffer, right: Buffer): Buffer {
+  return createHash('sha256').update(NODE).update(left).update(right).digest();
+}
+
+/** Builds the tree; returns the root, the padded size and each leaf's proof. */
+export function merkleTree(leaves: Buffer[]): { root: Buffer; size: number; proofs: Buffer[] } {
+  let size = 1;
+  while (size < leaves.length) size *= 2;
+  let level = [...leaves];
+  while (level.length < size) level.push(EMPTY_LEAF);
+  const proofs: Buffer[][] = leaves.map(() => []);
+  const position = leaves.map((_, i) => i);
+  while (level.length > 1) {
+    const next: Buffer[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(parent(level[i], level[i + 1]));
+    for (let leaf = 0; leaf < leaves.length; leaf++) {
+      proofs[leaf].push(level[position[leaf] ^ 1]);
+      position[leaf] >>= 1;
+    }
+    level = next;
+  }
+  return { root: level[0], size, proofs: proofs.map((p) => Buffer.concat(p)) };
+}
+
+/** Folds a leaf with its proof; undefined if the proof does not fit `size`. */
+export function merkleRoot(leaf: Buffer, index: number, size: number, proof: Buffer): Buffer | undefined {
+  const depth = Math.log2(size);
+  if (!Number.isInteger(depth) || index < 0 || index >= size || proof.length !== depth * 32) return undefined;
+  let node = leaf;
+  let pos = index;
+  for (let d = 0; d < depth; d++) {
+    const sibling = proof.subarray(d * 32, d * 32 + 32);
+    node = pos & 1 ? parent(sibling, node) : parent(node, sibling);
+    pos >>= 1;
+  }
+  return node;
+}
+
+export function batchSigningInput(size: number, root: Uint8Array): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(size, 0);
+  return Buffer.concat([Buffer.from(BATCH_TAG, 'utf8'), header, root]);
 }

@@ -23,7 +23,7 @@ import {
 } from '@sliceguard/core';
 import { type SignFn, type TrustStore, createSigner, isValidSubjectPattern, principalOf, subjectInScopes } from '@sliceguard/identity';
 import { type ChunkInfo, Reassembler, formatChunk, parseChunk, splitPayload } from './chunking.js';
-import { type Envelope, type EnvelopeHeaders, PROTOCOL, type SignedFields, batchSigningInput, encodeCredentialHeader, messageDigest, signingInput } from './envelope.js';
+import { type Envelope, type EnvelopeHeaders, PROTOCOL, type SignedFields, batchSigningInput, encodeCredentialHeader, merkleLeaf, merkleTree, signingInput } from './envelope.js';
 import { BusError } from './errors.js';
 import {
   DEFAULT_BATCH_MAX_MESSAGES,
@@ -148,7 +148,7 @@ export abstract class SignedBus implements Bus {
     for (const [k, v] of Object.entries(this.options)) {
       if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new BusError('BUS_ERR_INVALID_OPTIONS', `option ${k} must be a positive number, got ${v}`, { field: k });
     }
-    this.batchMax = options.batch ? Math.max(1, options.batch.maxMessages ?? DEFAULT_BATCH_MAX_MESSAGES) : 0;
+    this.batchMax = options.batch ? Math.min(1024, Math.max(1, options.batch.maxMessages ?? DEFAULT_BATCH_MAX_MESSAGES)) : 0;
     if (this.toHexKey(options.identity.keyPair.publicKey) !== cred.claims.publicKey) {
       throw new BusError('BUS_ERR_INVALID_OPTIONS', `identity key pair does not match the public key of credential ${cred.id}`, { field: 'identity' });
     }
@@ -208,7 +208,7 @@ export abstract class SignedBus implements Bus {
 
   /** Room for headers in each message: the credential dominates; the rest is < 400 bytes. */
   private headerBudget(): number {
-    return this.credentialHeader.length + 512 + (this.batchMax > 0 ? 16 + Math.ceil((this.batchMax * 32 * 4) / 3) : 0);
+    return this.credentialHeader.length + 512 + (this.batchMax > 0 ? 32 + Math.ceil((Math.ceil(Math.log2(this.batchMax)) * 32 * 4) / 3) : 0);
   }
 
   private split(subject: string, reply: string | undefined, data: Uint8Array): Outgoing[] {
@@ -255,11 +255,10 @@ export abstract class SignedBus implements Bus {
       const group = this.batchQueue.splice(0, this.batchMax);
       try {
         const sealed = group.map(({ out }) => ({ out, ...this.fields(out) }));
-        const digests = Buffer.concat(sealed.map((s) => messageDigest(s.fields, s.out.data)));
-        const sig = Buffer.from(this.signer(batchSigningInput(digests))).toString('base64url');
-        const list = digests.toString('base64url');
+        const tree = merkleTree(sealed.map((s) => merkleLeaf(s.fields, s.out.data)));
+        const sig = Buffer.from(this.signer(batchSigningInput(tree.size, tree.root))).toString('base64url');
         sealed.forEach((s, i) => {
-          s.headers.batch = `${i}/${list}`;
+          s.headers.batch = `${i}/${tree.size}/${tree.proofs[i].toString('base64url')}`;
           s.headers.sig = sig;
           this.transmit(Object.freeze({ subject: s.out.subject, ...(s.out.reply !== undefined ? { reply: s.out.reply } : {}), headers: Object.freeze(s.headers), data: s.out.data }));
         });

@@ -1,6 +1,6 @@
 import type { Clock, Principal, RejectReason } from '@sliceguard/core';
 import { type Credential, type TrustStore, type VerifyFn, createVerifier, subjectInScopes } from '@sliceguard/identity';
-import { type Envelope, PROTOCOL, batchSigningInput, decodeCredentialHeader, messageDigest, signingInput, type SignedFields } from './envelope.js';
+import { type Envelope, PROTOCOL, batchSigningInput, decodeCredentialHeader, merkleLeaf, merkleRoot, signingInput, type SignedFields } from './envelope.js';
 import { parseChunk } from './chunking.js';
 import type { ReplayWindow } from './replay.js';
 
@@ -24,7 +24,7 @@ export interface VerifierCaches {
   verifiers: Map<string, VerifyFn | null>;
   /** Keyed by the immutable envelope object itself (LocalBus), never by signature bytes alone. */
   signatures?: WeakMap<Envelope, boolean>;
-  /** Batch signatures verified: key = signature + digest list, so a reused signature with other digests misses. */
+  /** Batch signatures verified: key = key + signature + Merkle root, so a reused signature over another root misses. */
   batches: Map<string, boolean>;
   maxEntries: number;
 }
@@ -63,7 +63,7 @@ export type VerifyOutcome = VerifiedEnvelope | RejectedEnvelope;
 const EPOCH = /^[0-9a-f]{16}$/;
 const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
 const SIG = /^[A-Za-z0-9_-]{86}$/;
-const BATCH = /^(\d{1,4})\/([A-Za-z0-9_-]+)$/;
+const BATCH = /^(\d{1,4})\/(\d{1,4})\/([A-Za-z0-9_-]*)$/;
 
 function reject(reason: RejectReason, detail: string, sender?: string): RejectedEnvelope {
   return { ok: false, reason, detail, ...(sender !== undefined ? { sender } : {}) };
@@ -167,18 +167,17 @@ export class EnvelopeVerifier {
     const sig = Buffer.from(h.sig ?? '', 'base64url');
     if (sig.length !== 64) return false;
     if (h.batch === undefined) return verifyFn(signingInput(fields, env.data), sig);
-    // Batch mode: our digest must sit at our index of the signed digest list.
+    // Batch mode: our leaf and proof must lead to the root the sender signed.
     const m = BATCH.exec(h.batch);
     if (!m) return false;
-    const digests = Buffer.from(m[2], 'base64url');
     const index = Number(m[1]);
-    if (digests.length === 0 || digests.length % 32 !== 0 || index >= digests.length / 32) return false;
-    const mine = messageDigest(fields, env.data);
-    if (!mine.equals(digests.subarray(index * 32, index * 32 + 32))) return false;
-    const key = `${cred.claims.publicKey}:${h.sig}:${m[2]}`;
+    const size = Number(m[2]);
+    const root = merkleRoot(merkleLeaf(fields, env.data), index, size, Buffer.from(m[3], 'base64url'));
+    if (!root) return false;
+    const key = `${cred.claims.publicKey}:${h.sig}:${size}:${root.toString('base64url')}`;
     const cached = this.caches.batches.get(key);
     if (cached !== undefined) return cached;
-    const ok = verifyFn(batchSigningInput(digests), sig);
+    const ok = verifyFn(batchSigningInput(size, root), sig);
     boundedSet(this.caches.batches, key, ok, this.caches.maxEntries);
     return ok;
   }

@@ -93,7 +93,7 @@ function sameEnvelope(a: Envelope, b: Envelope): boolean {
 describe('bus: envelope verifier fuzz', function () {
   this.timeout(60_000);
 
-  it('survives 100,000 random and mutated envelopes without a crash or an accepted forgery', () => {
+  it('survives 100,000 random and mutated envelopes without a crash or an accepted forgery', async () => {
     const rng = seededRng('sliceguard-fuzz');
     const clock = new SimulatedClock(1_800_000_000_000);
     const d1 = createDomainAuthority('d1', { clock });
@@ -107,6 +107,12 @@ describe('bus: envelope verifier fuzz', function () {
       const s = senders[i % 3];
       valid.push(s.sealForTest(`sg.d1.s1.cn.n${i % 3}.telemetry`, utf8(JSON.stringify({ i, pad: 'x'.repeat(i % 50) })), i % 7 === 0 ? { reply: '_INBOX.abc.1' } : {}));
     }
+    // batch-signed envelopes (Merkle proofs) join the corpus
+    const batcher = localBus({ network, clock, trustStore: store, batch: { maxMessages: 16 }, identity: d1.issue({ agentId: 'd1:n9', level: 'nf', slice: 's1', subslice: 'cn', nf: 'n9' }) });
+    (batcher as unknown as { transmit(e: Envelope): void }).transmit = (e) => valid.push(e);
+    await Promise.all(Array.from({ length: 60 }, (_, i) => batcher.publish('sg.d1.s1.cn.n9.telemetry', utf8(`batched ${i}`))));
+    assert.equal(valid.length, 360);
+    assert.ok(valid.slice(300).every((e) => e.headers.batch !== undefined));
     // no shared signature cache: every candidate is verified from its bytes
     const verifier = new EnvelopeVerifier({ trustStore: store, clock, maxSkewMs: 30_000, inboxPrefix: '_INBOX' }, createVerifierCaches());
     const replay = new ReplayWindow({ idleMs: 61_000 });

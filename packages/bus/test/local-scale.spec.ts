@@ -125,3 +125,23 @@ describe('LocalBus on a SimulatedClock, at scale', function () {
     assert.equal(network.stats().subscriptions, 0);
   });
 });
+
+describe('bus: Merkle batch proofs', () => {
+  it('every proof folds to the root; a wrong leaf, index or proof does not', async () => {
+    const { merkleTree, merkleRoot } = await import('../src/envelope.js');
+    const { createHash } = await import('node:crypto');
+    for (const n of [1, 2, 3, 5, 8, 13, 64]) {
+      const leaves = Array.from({ length: n }, (_, i) => createHash('sha256').update(`leaf ${i}`).digest());
+      const tree = merkleTree(leaves);
+      assert.equal(tree.size, 2 ** Math.ceil(Math.log2(n)));
+      leaves.forEach((leaf, i) => {
+        assert.ok(merkleRoot(leaf, i, tree.size, tree.proofs[i])?.equals(tree.root));
+        if (n > 1) {
+          assert.ok(!merkleRoot(leaf, (i + 1) % n, tree.size, tree.proofs[i])?.equals(tree.root));
+          assert.ok(!merkleRoot(leaves[(i + 1) % n], i, tree.size, tree.proofs[i])?.equals(tree.root));
+        }
+      });
+      assert.equal(merkleRoot(leaves[0], 0, tree.size * 2, tree.proofs[0]), undefined);
+    }
+  });
+});
