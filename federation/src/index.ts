@@ -46,3 +46,36 @@ export {
   UPDATE_REJECT_REASONS,
 } from './weights.js';
 export type { DecodedWeightsMessage, UpdateCheck, UpdateCheckOptions, UpdateRejectReason } from './weights.js';
+export { createCoordinator } from './coordinator.js';
+export type {
+  Coordinator,
+  CoordinatorModel,
+  CoordinatorOptions,
+  CoordinatorStats,
+  ModelHead,
+  RejectedUpdate,
+  RoundOutcome,
+  RoundReport,
+  UpdateValidation,
+} from './coordinator.js';
+export { createFederatedClient } from './client.js';
+export type { ClientEvent, FederatedClient, FederatedClientOptions, InstallEvent } from './client.js';
+export {
+  coordinatorIdOf,
+  decodeAnnounce,
+  decodeGlobal,
+  decodeUpdate,
+  encodeAnnounce,
+  encodeGlobal,
+  encodeUpdate,
+  FL_TOPICS,
+  flSubject,
+  isFromCoordinator,
+} from './protocol.js';
+export type { AnnounceHeader, FlTopic, GlobalHeader, JoinMessage, UpdateHeader } from './protocol.js';
+export { createDenseAutoencoder } from './models/dense-autoencoder.js';
+export type { DenseAutoencoder, DenseAutoencoderOptions } from './models/dense-autoencoder.js';
+export { loadLabeledDataset, parseNumericCsv } from './data.js';
+export type { LabeledDataset } from './data.js';
+export { detectionScores, quantile } from './metrics.js';
+export type { DetectionScores } from './metrics.js';
