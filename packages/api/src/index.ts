@@ -15,7 +15,7 @@ export {
 } from './auth.js';
 export { API_ERRORS, ApiError, type ApiErrorCode, ConflictError, type ErrorBody, FeatureUnavailableError, NotFoundError } from './errors.js';
 export { fastifyLogger } from './logger.js';
-export { createPromRegistry, type PromMetricsRegistry, SLICEGUARD_METRICS } from './metrics.js';
+export { createPromRegistry, type MetricDefinition, type PromMetricsRegistry, SLICEGUARD_METRICS } from './metrics.js';
 export type {
   AgentProviders,
   AgentStatus,

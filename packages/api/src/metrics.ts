@@ -80,70 +80,155 @@ export function createPromRegistry(options: { defaultLabels?: Record<string, str
   };
 }
 
-const STAGE_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] as const;
+/** A catalog entry: the options to create the metric with, and which package emits it. */
+export type MetricDefinition = MetricOptions & { type: 'counter' | 'gauge' | 'histogram'; emittedBy: string };
+
+const def = <T extends MetricDefinition>(d: T): T => d;
 
 /**
- * The metric names every sliceguard package uses (docs/api.md lists them). Packages take a core
- * MetricsRegistry and create what they need with `registry.counter(SLICEGUARD_METRICS.x)`;
- * names follow Prometheus conventions: snake_case, base units, `_total` for counters, `_seconds`.
+ * The metric names of sliceguard (docs/api.md lists them; `sliceguard api metrics` prints them).
+ * Names and label sets mirror what the packages create on the registry they are given — a registry
+ * refuses the same name with other labels, so keep this table and the packages in step. Entries
+ * marked "agents" are not emitted by a library yet: the composition root is expected to.
  */
 export const SLICEGUARD_METRICS = {
-  loopIterations: { name: 'sliceguard_loop_iterations_total', help: 'Closed-loop iterations completed', labelNames: ['agent', 'level'] },
-  loopStageDuration: {
+  // closed loops (@sliceguard/mape)
+  loopStageDuration: def({
+    type: 'histogram',
+    emittedBy: 'mape',
     name: 'sliceguard_loop_stage_duration_seconds',
-    help: 'Duration of one closed-loop stage (ms: monitoring, ae: analytics, de: decision, es: enforcement)',
+    help: 'Time spent in each closed-loop stage (ms, ae, de, es) per item',
     labelNames: ['level', 'stage'],
-    buckets: STAGE_BUCKETS,
-  },
-  loopLifecycle: {
-    name: 'sliceguard_loop_lifecycle_state',
-    help: '1 for the lifecycle state a loop is in, 0 for the others',
-    labelNames: ['agent', 'state'],
-  },
-  loopTransitions: { name: 'sliceguard_loop_transitions_total', help: 'Loop lifecycle transitions', labelNames: ['level', 'from', 'to'] },
-  events: { name: 'sliceguard_events_total', help: 'Security events raised, by type and level', labelNames: ['type', 'level'] },
-  incidentsOpen: { name: 'sliceguard_incidents_open', help: 'Incidents currently open', labelNames: ['level'] },
-  decisions: {
-    name: 'sliceguard_decisions_total',
-    help: 'Decisions by result (enforced, blocked, escalated, delegated, none)',
-    labelNames: ['level', 'result'],
-  },
-  actions: { name: 'sliceguard_actions_total', help: 'Actions executed, by action type and outcome status', labelNames: ['type', 'status'] },
-  actionDuration: {
-    name: 'sliceguard_action_duration_seconds',
-    help: 'Time from action request to outcome',
-    labelNames: ['type'],
-    buckets: [0.001, 0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
-  },
-  busMessages: {
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  }),
+  loopTransitions: def({ type: 'counter', emittedBy: 'mape', name: 'sliceguard_loop_transitions_total', help: 'Lifecycle transitions', labelNames: ['level', 'to'] }),
+  loopDecisions: def({
+    type: 'counter',
+    emittedBy: 'mape',
+    name: 'sliceguard_loop_decisions_total',
+    help: 'Decisions taken by loops (blocked ones labelled blocked="true")',
+    labelNames: ['level', 'blocked'],
+  }),
+  loopTelemetryDropped: def({
+    type: 'counter',
+    emittedBy: 'mape',
+    name: 'sliceguard_loop_telemetry_dropped_total',
+    help: 'Telemetry samples dropped because the loop input queue was full',
+    labelNames: ['level'],
+  }),
+  loopEventsRefused: def({
+    type: 'counter',
+    emittedBy: 'mape',
+    name: 'sliceguard_loop_events_refused_total',
+    help: 'Events refused by a loop (queue full or loop not active)',
+    labelNames: ['level', 'reason'],
+  }),
+  loopStageErrors: def({ type: 'counter', emittedBy: 'mape', name: 'sliceguard_loop_stage_errors_total', help: 'Stage invocations that threw', labelNames: ['level', 'stage'] }),
+  loopIterations: def({ type: 'counter', emittedBy: 'agents', name: 'sliceguard_loop_iterations_total', help: 'Closed-loop iterations completed', labelNames: ['level'] }),
+  events: def({ type: 'counter', emittedBy: 'agents', name: 'sliceguard_events_total', help: 'Security events raised, by type and level', labelNames: ['type', 'level'] }),
+  incidentsOpen: def({ type: 'gauge', emittedBy: 'agents', name: 'sliceguard_incidents_open', help: 'Incidents currently open', labelNames: ['level'] }),
+  // decisions and actions (@sliceguard/policy, @sliceguard/enforcement)
+  policyDecisions: def({
+    type: 'counter',
+    emittedBy: 'policy',
+    name: 'sliceguard_policy_decisions_total',
+    help: 'Decisions made by the policy engine, by outcome',
+    labelNames: ['status'],
+  }),
+  policyEvaluationErrors: def({
+    type: 'counter',
+    emittedBy: 'policy',
+    name: 'sliceguard_policy_evaluation_errors_total',
+    help: 'Policy conditions or templates that failed to evaluate',
+  }),
+  policyDecideDuration: def({
+    type: 'histogram',
+    emittedBy: 'policy',
+    name: 'sliceguard_policy_decide_seconds',
+    help: 'Time to evaluate policies for one event',
+    buckets: [0.00001, 0.0001, 0.001, 0.01, 0.1],
+  }),
+  actions: def({
+    type: 'counter',
+    emittedBy: 'enforcement',
+    name: 'sliceguard_enforcement_actions_total',
+    help: 'Actions executed by the enforcement service, by type and status',
+    labelNames: ['type', 'status'],
+  }),
+  // bus (@sliceguard/bus)
+  busPublished: def({ type: 'counter', emittedBy: 'bus', name: 'sliceguard_bus_published_total', help: 'Signed messages published' }),
+  busDelivered: def({ type: 'counter', emittedBy: 'bus', name: 'sliceguard_bus_delivered_total', help: 'Verified messages delivered to handlers' }),
+  busRejected: def({
+    type: 'counter',
+    emittedBy: 'bus',
+    name: 'sliceguard_bus_rejected_total',
+    help: 'Messages dropped before any handler, by reason',
+    labelNames: ['reason'],
+  }),
+  busMessages: def({
+    type: 'counter',
+    emittedBy: 'agents',
     name: 'sliceguard_bus_messages_total',
     help: 'Bus messages by direction (in, out) and subject class (the channel token: metrics, events, control, delegate, escalate, peer, fl, sys)',
     labelNames: ['direction', 'subject_class'],
-  },
-  busRejections: { name: 'sliceguard_bus_rejections_total', help: 'Messages dropped by the bus, by reject reason', labelNames: ['reason'] },
-  trustScore: { name: 'sliceguard_trust_score', help: 'Expected trust in [0, 1] per agent', labelNames: ['subject'] },
-  trustTransitions: {
+  }),
+  // trust (@sliceguard/trust)
+  trustEvidence: def({
+    type: 'counter',
+    emittedBy: 'trust',
+    name: 'sliceguard_trust_evidence_total',
+    help: 'Evidence records folded into trust scores, by TLA attribute and polarity',
+    labelNames: ['attribute', 'polarity'],
+  }),
+  trustRatings: def({ type: 'counter', emittedBy: 'trust', name: 'sliceguard_trust_ratings_total', help: 'Peer rating entries received, by result', labelNames: ['result'] }),
+  trustTransitions: def({
+    type: 'counter',
+    emittedBy: 'trust',
     name: 'sliceguard_trust_transitions_total',
-    help: 'Trust threshold transitions (reduce_weight, ignore_reports, quarantine, revoke, restore)',
+    help: 'Trust status transitions, by new status',
     labelNames: ['to'],
-  },
-  flRounds: { name: 'sliceguard_fl_rounds_total', help: 'Federated rounds by result (completed, failed, timeout)', labelNames: ['result'] },
-  flUpdates: { name: 'sliceguard_fl_updates_total', help: 'Federated updates by result and reason', labelNames: ['result', 'reason'] },
-  flRoundDuration: {
+  }),
+  trustBusRejections: def({
+    type: 'counter',
+    emittedBy: 'trust',
+    name: 'sliceguard_trust_bus_rejections_total',
+    help: 'Bus rejections attributed to a claimed sender, by reason and whether they counted as evidence',
+    labelNames: ['reason', 'counted'],
+  }),
+  trustAgents: def({ type: 'gauge', emittedBy: 'trust', name: 'sliceguard_trust_agents', help: 'Known agents by trust status', labelNames: ['status'] }),
+  trustScore: def({ type: 'gauge', emittedBy: 'agents', name: 'sliceguard_trust_score', help: 'Expected trust in [0, 1] per agent', labelNames: ['subject'] }),
+  // federated learning (federation)
+  flRounds: def({ type: 'counter', emittedBy: 'federation', name: 'sliceguard_fl_rounds_total', help: 'FL rounds by outcome', labelNames: ['model', 'outcome'] }),
+  flUpdates: def({
+    type: 'counter',
+    emittedBy: 'federation',
+    name: 'sliceguard_fl_updates_total',
+    help: 'FL updates by result (accepted or the reject reason)',
+    labelNames: ['model', 'result'],
+  }),
+  flRoundDuration: def({
+    type: 'histogram',
+    emittedBy: 'federation',
     name: 'sliceguard_fl_round_duration_seconds',
-    help: 'Federated round duration from announce to global model',
-    buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 300],
-  },
-  auditRecords: { name: 'sliceguard_audit_records_total', help: 'Audit records appended, by kind', labelNames: ['kind'] },
-  httpRequests: {
+    help: 'FL round duration',
+    labelNames: ['model'],
+    buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120],
+  }),
+  // store and API (this helper)
+  auditRecords: def({ type: 'counter', emittedBy: 'store', name: 'sliceguard_audit_records_total', help: 'Audit records appended, by kind', labelNames: ['kind'] }),
+  httpRequests: def({
+    type: 'counter',
+    emittedBy: 'api',
     name: 'sliceguard_http_requests_total',
     help: 'HTTP API requests by method, route and status code',
     labelNames: ['method', 'route', 'status_code'],
-  },
-  httpRequestDuration: {
+  }),
+  httpRequestDuration: def({
+    type: 'histogram',
+    emittedBy: 'api',
     name: 'sliceguard_http_request_duration_seconds',
     help: 'HTTP API request duration',
     labelNames: ['method', 'route'],
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
-  },
-} as const satisfies Record<string, MetricOptions>;
+  }),
+} as const;

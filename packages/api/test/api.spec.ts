@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger, SimulatedClock } from '@sliceguard/core';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { type AgentAppOptions, buildAgentApp, createPromRegistry, openApiDocument, signRequest } from '../src/index.js';
+import { type AgentAppOptions, buildAgentApp, createPromRegistry, openApiDocument, SLICEGUARD_METRICS, signRequest } from '../src/index.js';
 import { fakeProviders } from './fixtures.js';
 
 const TOKEN = 'operator-token-0123456789';
@@ -388,6 +388,22 @@ describe('buildAgentApp', () => {
       const http = byName.get('sliceguard_http_requests_total');
       ok(http?.metrics.some((m) => m.labels?.route === '/health' && m.labels?.status_code === '200' && m.value === '1'));
       await a.close();
+    });
+
+    it('every catalog metric registers in one registry and is exposed with its declared type', async () => {
+      const m = createPromRegistry();
+      for (const d of Object.values(SLICEGUARD_METRICS)) {
+        const labels = Object.fromEntries(('labelNames' in d ? d.labelNames : []).map((l: string) => [l, 'x']));
+        if (d.type === 'counter') m.counter(d).inc(labels);
+        else if (d.type === 'gauge') m.gauge(d).set(labels, 1);
+        else m.histogram(d).observe(labels, 0.01);
+      }
+      const families = new Map(parsePrometheusTextFormat(await m.metricsText()).map((f) => [f.name, f.type]));
+      for (const d of Object.values(SLICEGUARD_METRICS)) {
+        equal(families.get(d.name), d.type.toUpperCase(), d.name);
+        ok(d.type !== 'counter' || d.name.endsWith('_total'), d.name);
+        ok(d.type !== 'histogram' || d.name.endsWith('_seconds'), d.name);
+      }
     });
 
     it('createPromRegistry returns the same metric for the same name and refuses misuse', async () => {

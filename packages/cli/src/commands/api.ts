@@ -27,10 +27,11 @@ export function register(program: Command, ctx: CliContext): void {
       const rows = Object.entries(SLICEGUARD_METRICS).map(([key, m]) => ({
         key,
         name: m.name,
-        type: m.name.endsWith('_total') ? 'counter' : 'buckets' in m ? 'histogram' : 'gauge',
+        type: m.type,
         labels: 'labelNames' in m ? [...m.labelNames] : [],
+        emittedBy: m.emittedBy,
         help: m.help,
       }));
-      emit(ctx, opts.json, rows, () => rows.map((r) => `${r.name} (${r.type}) [${r.labels.join(', ')}] ${r.help}`).join('\n'));
+      emit(ctx, opts.json, rows, () => rows.map((r) => `${r.name} (${r.type}, ${r.emittedBy}) [${r.labels.join(', ')}] ${r.help}`).join('\n'));
     });
 }
