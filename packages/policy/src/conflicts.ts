@@ -55,8 +55,13 @@ export function triggersOverlap(a: PolicyTrigger, b: PolicyTrigger): boolean {
 }
 
 function paramText(step: ActionStep, key: string): string | undefined {
-  if (step.compiledParams.kind !== 'map') return undefined;
-  const entry = step.compiledParams.entries.find(([k]) => k === key);
+  const p = step.compiledParams;
+  if (p.kind === 'literal') {
+    const v = (p.value as Record<string, unknown> | undefined)?.[key];
+    return v === undefined ? undefined : JSON.stringify(v);
+  }
+  if (p.kind !== 'map') return undefined;
+  const entry = p.entries.find(([k]) => k === key);
   return entry ? templateText(entry[1]) : undefined;
 }
 

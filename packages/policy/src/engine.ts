@@ -65,6 +65,8 @@ interface Metrics {
 
 const KNOWN_INDICATORS = ['source', 'path', 'signaling', 'metric'];
 const SCALE = new Set(['scale_out', 'scale_in']);
+/** Action types `actionsContradict` can pair. */
+const CONTRADICTABLE = new Set(['scale_out', 'scale_in', 'block', 'allow', 'rate_limit', 'deploy_vsf', 'remove_vsf']);
 
 function isStore(x: PolicyEngineOptions['policies']): x is PolicyStore {
   return typeof (x as PolicyStore).current === 'function';
@@ -172,7 +174,8 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
         matched.push(p);
       }
       const decisions: Decision[] = [...failed];
-      const taken: Array<{ policy: Policy; action: ActionRequest }> = [];
+      // actions already decided for this event, by target (only types that can contradict)
+      const taken = new Map<string, Array<{ policy: Policy; action: ActionRequest }>>();
       for (const p of matched) {
         const decisionId = `${event.id}/${p.id}`;
         let actions: ActionRequest[];
@@ -183,20 +186,25 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
           continue;
         }
         const reason = `policy ${p.id} (priority ${p.priority}) matched ${event.type} ${event.id}`;
-        const key = p.guards.per === 'policy' ? p.id : `${p.id}|${event.target}`;
-        const times = (firings.get(key) ?? []).filter((t) => now - t < Math.max(p.guards.cooldownMs ?? 0, p.guards.frequency?.windowMs ?? 0));
-        firings.set(key, times);
-        const last = times[times.length - 1];
+        const g = p.guards;
+        let times: number[] | undefined;
         let blockedWhole: Decision['blocked'];
-        if (p.guards.cooldownMs !== undefined && last !== undefined && now - last < p.guards.cooldownMs) {
-          blockedWhole = { by: 'guard:cooldown', reason: `policy ${p.id} fired at ${last}; cooldown ${p.guards.cooldownMs} ms not over` };
-        } else if (p.guards.frequency) {
-          const inWindow = times.filter((t) => now - t < p.guards.frequency!.windowMs).length;
-          if (inWindow >= p.guards.frequency.count) {
-            blockedWhole = {
-              by: 'guard:frequency',
-              reason: `policy ${p.id} fired ${inWindow} times in the last ${p.guards.frequency.windowMs} ms (limit ${p.guards.frequency.count})`,
-            };
+        if (g.cooldownMs !== undefined || g.frequency) {
+          const key = g.per === 'policy' ? p.id : `${p.id}|${event.target}`;
+          const horizon = Math.max(g.cooldownMs ?? 0, g.frequency?.windowMs ?? 0);
+          times = (firings.get(key) ?? []).filter((t) => now - t < horizon);
+          firings.set(key, times);
+          const last = times[times.length - 1];
+          if (g.cooldownMs !== undefined && last !== undefined && now - last < g.cooldownMs) {
+            blockedWhole = { by: 'guard:cooldown', reason: `policy ${p.id} fired at ${last}; cooldown ${g.cooldownMs} ms not over` };
+          } else if (g.frequency) {
+            const inWindow = times.filter((t) => now - t < g.frequency!.windowMs).length;
+            if (inWindow >= g.frequency.count) {
+              blockedWhole = {
+                by: 'guard:frequency',
+                reason: `policy ${p.id} fired ${inWindow} times in the last ${g.frequency.windowMs} ms (limit ${g.frequency.count})`,
+              };
+            }
           }
         }
         if (blockedWhole) {
@@ -204,50 +212,60 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
           continue;
         }
         const allowed: ActionRequest[] = [];
-        const blockedBy = new Map<string, { reason: string; actions: ActionRequest[] }>();
-        const block = (action: ActionRequest, by: string, why: string): void => {
-          const entry = blockedBy.get(by) ?? { reason: why, actions: [] };
-          entry.actions.push(action);
-          blockedBy.set(by, entry);
-        };
+        let blockedBy: Map<string, { reason: string; actions: ActionRequest[] }> | undefined;
         for (const action of actions) {
-          if (SCALE.has(action.type) && p.guards.bounds) {
+          let by: string | undefined;
+          let why = '';
+          if (SCALE.has(action.type) && g.bounds) {
             const verdict = applyBounds(p, action, context, resources);
             if (verdict) {
-              block(action, 'guard:bounds', verdict);
-              continue;
+              by = 'guard:bounds';
+              why = verdict;
             }
           }
-          const winner = taken.find((t) => t.policy.id !== p.id && actionsContradict(t.action, action));
-          if (winner) {
-            block(action, `policy:${winner.policy.id}`, `contradicts ${winner.action.type} on ${action.target} by higher-priority policy ${winner.policy.id}`);
-            continue;
+          const contradictable = CONTRADICTABLE.has(action.type);
+          if (!by && contradictable) {
+            const winner = taken.get(action.target)?.find((t) => t.policy.id !== p.id && actionsContradict(t.action, action));
+            if (winner) {
+              by = `policy:${winner.policy.id}`;
+              why = `contradicts ${winner.action.type} on ${action.target} by higher-priority policy ${winner.policy.id}`;
+            }
           }
-          let verdict: CoordinationVerdict = { allowed: true };
-          if (options.coordinator && scope.level) {
-            verdict = options.coordinator.arbitrate({
+          if (!by && options.coordinator && scope.level) {
+            const verdict: CoordinationVerdict = options.coordinator.arbitrate({
               agentId: scope.agentId ?? context.agentId,
               level: scope.level as AgentLevel,
               policyId: p.id,
               priority: p.priority,
               decisionId,
               action,
-              blocks: p.guards.blocks,
+              blocks: g.blocks,
             });
+            if (!verdict.allowed) {
+              by = `loop:${verdict.by}`;
+              why = verdict.reason ?? 'refused by the loop coordinator';
+            }
           }
-          if (!verdict.allowed) {
-            block(action, `loop:${verdict.by}`, verdict.reason ?? 'refused by the loop coordinator');
+          if (by) {
+            blockedBy ??= new Map();
+            const entry = blockedBy.get(by) ?? { reason: why, actions: [] };
+            entry.actions.push(action);
+            blockedBy.set(by, entry);
             continue;
           }
-          if (SCALE.has(action.type) && p.guards.bounds) reserve(p.guards.bounds.resource, action, resources);
+          if (SCALE.has(action.type) && g.bounds) reserve(g.bounds.resource, action, resources);
           allowed.push(action);
-          taken.push({ policy: p, action });
+          if (contradictable) {
+            const list = taken.get(action.target);
+            if (list) list.push({ policy: p, action });
+            else taken.set(action.target, [{ policy: p, action }]);
+          }
         }
         if (allowed.length > 0) {
-          times.push(now);
+          times?.push(now);
           decisions.push({ id: decisionId, eventId: event.id, policyId: p.id, actions: allowed, reason, at: now });
         }
-        for (const [by, entry] of blockedBy) {
+        for (const [by, entry] of blockedBy ?? []) {
           decisions.push({
             id: `${decisionId}#blocked:${by}`,
             eventId: event.id,
@@ -397,7 +415,8 @@ function buildActions(
       if (typeof target !== 'string' || target === '') {
         throw new Error(`${step.location.path}.target evaluated to ${JSON.stringify(target)}, not a non-empty string`);
       }
-      const params = renderParam(step.compiledParams, act) as Record<string, unknown>;
+      // top-level copy: the engine adds fields (eventId, bounds) and literal params are shared
+      const params = { ...(renderParam(step.compiledParams, act) as Record<string, unknown>) };
       checkRenderedParams(step.action, params, step.location.path);
       if (step.action === 'escalate' || step.action === 'delegate') {
         params.eventId ??= event.id;

@@ -342,16 +342,20 @@ function parseStep(ctx: Ctx, node: Node, path: string): ActionStep | undefined {
 }
 
 function compileParam(ctx: Ctx, node: Node, path: string): ParamTemplate {
+  // collections without any template collapse into one literal (rendered without walking them)
   if (isMap(node)) {
-    return {
-      kind: 'map',
-      entries: node.items.map((pair) => {
-        const key = String((pair.key as Scalar | null)?.value ?? '');
-        return [key, compileParam(ctx, pair.value as Node, `${path}.${key}`)] as [string, ParamTemplate];
-      }),
-    };
+    const entries = node.items.map((pair) => {
+      const key = String((pair.key as Scalar | null)?.value ?? '');
+      return [key, compileParam(ctx, pair.value as Node, `${path}.${key}`)] as [string, ParamTemplate];
+    });
+    if (entries.every(([, v]) => v.kind === 'literal')) return { kind: 'literal', value: toJs(node) };
+    return { kind: 'map', entries };
   }
-  if (isSeq(node)) return { kind: 'list', items: node.items.map((n, i) => compileParam(ctx, n as Node, `${path}[${i}]`)) };
+  if (isSeq(node)) {
+    const items = node.items.map((n, i) => compileParam(ctx, n as Node, `${path}[${i}]`));
+    if (items.every((v) => v.kind === 'literal')) return { kind: 'literal', value: toJs(node) };
+    return { kind: 'list', items };
+  }
   if (isScalar(node) && typeof node.value === 'string' && node.value.includes('${')) {
     const t = template(ctx, node, path, node.value);
     if (t) return { kind: 'template', template: t };
