@@ -38,6 +38,7 @@ export {
   StoreUnwritableError,
 } from './errors.js';
 export { defaultLevelKvOptions, type LevelKeyValueStore, type LevelKvOptions, openLevelKv } from './level-kv.js';
+export { prefixedKv } from './prefixed-kv.js';
 export {
   DELEGATION_STATUSES,
   type DelegationRecord,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { memoryKv } from '@sliceguard/core';
 import { describeKvCompliance } from '../src/compliance.js';
 import { openLevelKv } from '../src/level-kv.js';
+import { prefixedKv } from '../src/prefixed-kv.js';
 import { tempDir } from './helpers.js';
 
 describeKvCompliance('LevelDB (openLevelKv)', async () => {
@@ -12,6 +13,29 @@ describeKvCompliance('LevelDB (openLevelKv)', async () => {
 });
 
 describeKvCompliance('core memoryKv', async () => ({ kv: memoryKv() }));
+
+describeKvCompliance('prefixedKv over LevelDB (neighbours under other prefixes)', async () => {
+  const { dir, cleanup } = tempDir();
+  const base = await openLevelKv(join(dir, 'db'));
+  // keys just outside the view on both sides must never show up in it
+  for (const k of ['a/', 'a/x', 'a.', 'a0', 'b/x', '']) if (k) await base.put(k, new Uint8Array([9]));
+  const kv = prefixedKv(base, 'a/');
+  await base.del('a/');
+  await base.del('a/x');
+  return { kv, cleanup: async () => (await base.close(), cleanup()) };
+});
+
+describe('prefixedKv', () => {
+  it('refuses a prefix that does not end with a slash', () => {
+    let code = '';
+    try {
+      prefixedKv(memoryKv(), 'abc');
+    } catch (e) {
+      code = (e as { code: string }).code;
+    }
+    equal(code, 'STORE_ERR_INVALID_OPTIONS');
+  });
+});
 
 describe('openLevelKv errors', () => {
   it('refuses a directory another handle holds, with STORE_ERR_LOCKED and the directory', async () => {
