@@ -5,7 +5,7 @@ import type { MetricsTable } from './csv.js';
 import { InvalidOptionsError, InvalidSampleError } from './errors.js';
 import type { LstmAutoencoderInit, TrainingMetadata, TrainOptions } from './lstm.js';
 import { LstmAutoencoder } from './lstm.js';
-import { saveModel } from './persistence.js';
+import { loadModel, saveModel } from './persistence.js';
 import type { DetectionReport } from './scoring.js';
 import { detectionReport } from './scoring.js';
 import type { StatisticalDetectorOptions } from './statistical.js';
@@ -26,6 +26,8 @@ export interface EvaluationOptions {
   backend?: BackendPreference;
   /** Save the trained LSTM model (with scaler and threshold) to this directory. */
   saveModelDir?: string;
+  /** Evaluate a saved LSTM model instead of training one (its threshold is re-calibrated on the training rows). */
+  loadModelDir?: string;
   logger?: Logger;
   signal?: AbortSignal;
 }
@@ -48,6 +50,8 @@ export interface EvaluationResult {
   inferenceMsPerWindow: number;
   /** The first rows before a complete window take the first window's score (LSTM). */
   paddedRows: number;
+  /** Set when a saved model was evaluated (trainingSeconds is then the saved model's training time). */
+  loadedFrom?: string;
   training?: TrainingMetadata;
   config: Record<string, unknown>;
   /** Per test row. */
@@ -80,12 +84,14 @@ export async function evaluateDetector(train: MetricsTable, test: MetricsTable, 
 }
 
 async function evaluateLstm(train: MetricsTable, test: MetricsTable, labels: Uint8Array, options: EvaluationOptions, logger: Logger): Promise<EvaluationResult> {
-  const model = await LstmAutoencoder.create({ ...options.model, metrics: train.metrics }, { backend: options.backend, logger });
+  const model = options.loadModelDir
+    ? await loadModel(options.loadModelDir, { backend: options.backend, logger, expectMetrics: train.metrics })
+    : await LstmAutoencoder.create({ ...options.model, metrics: train.metrics }, { backend: options.backend, logger });
   try {
     const w = model.window;
     if (test.rows.length < w) throw new InvalidSampleError(`${test.file} has ${test.rows.length} rows, fewer than the window (${w})`, { file: test.file });
     const t0 = performance.now();
-    const training = await model.train(train.rows, { ...options.train, signal: options.signal });
+    const training = options.loadModelDir ? model.metadata : await model.train(train.rows, { ...options.train, signal: options.signal });
     const t1 = performance.now();
     const threshold = await model.calibrate(train.rows, options.threshold);
     const t2 = performance.now();
@@ -119,10 +125,11 @@ async function evaluateLstm(train: MetricsTable, test: MetricsTable, labels: Uin
       trainRows: train.rows.length,
       testRows: n,
       testWindows: count,
-      trainingSeconds: (t1 - t0) / 1000,
+      trainingSeconds: options.loadModelDir ? (training?.seconds ?? 0) : (t1 - t0) / 1000,
       calibrationSeconds: (t2 - t1) / 1000,
       inferenceMsPerWindow: (t3 - t2) / count,
       paddedRows: w - 1,
+      ...(options.loadModelDir ? { loadedFrom: options.loadModelDir } : {}),
       training,
       config: { model: { ...model.config, metrics: undefined }, train: { ...options.train, signal: undefined }, threshold: options.threshold ?? {} },
       scores,

@@ -18,6 +18,7 @@ interface EvalOptions {
   json?: boolean;
   scoresOut?: string;
   saveModel?: string;
+  model?: string;
   backend: string;
   gaps: string;
   window?: string;
@@ -85,7 +86,7 @@ function human(r: EvaluationResult, files: { train: string; test: string }): str
     `  precision ${f3(p.pointAdjusted.precision)}  recall ${f3(p.pointAdjusted.recall)}  F1 ${f3(p.pointAdjusted.f1)}            (point-adjusted)`,
     `  event recall ${f3(p.eventRecall)} (${p.detectedEvents}/${p.events})  composite F1 ${f3(p.compositeF1)}`,
     `  mean detection delay ${p.meanDetectionDelayRows === null ? 'n/a' : `${p.meanDetectionDelayRows.toFixed(1)} rows`}   ROC-AUC ${f3(p.rocAuc)}`,
-    `  training ${r.trainingSeconds.toFixed(1)} s (+${r.calibrationSeconds.toFixed(1)} s threshold calibration)   inference ${r.inferenceMsPerWindow.toFixed(3)} ms/window`,
+    `  training ${r.trainingSeconds.toFixed(1)} s${r.loadedFrom ? ` (saved model ${r.loadedFrom})` : ''} (+${r.calibrationSeconds.toFixed(1)} s threshold calibration)   inference ${r.inferenceMsPerWindow.toFixed(3)} ms/window`,
   ].join('\n');
 }
 
@@ -104,6 +105,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print the result as JSON')
     .option('--scores-out <file>', 'write one CSV row per test row: timestamp or row, score, threshold, anomalous')
     .option('--save-model <dir>', 'save the trained LSTM model (weights, scaler, threshold) to this directory')
+    .option('--model <dir>', 'evaluate a saved LSTM model instead of training one (threshold re-calibrated on --train)')
     .option('--backend <name>', `TensorFlow.js backend: auto | ${BACKEND_NAMES.join(' | ')}`, 'auto')
     .option('--gaps <policy>', 'missing cells: error | ffill | zero', 'error')
     .option('--window <n>', 'LSTM window length (default 30)')
@@ -133,6 +135,7 @@ export function register(program: Command, ctx: CliContext): void {
         backend,
         logger,
         saveModelDir: opts.saveModel,
+        loadModelDir: opts.model,
         threshold: { method, quantile: num('quantile', opts.quantile), risk: num('risk', opts.risk) },
         model: { window: int('window', opts.window), encoderUnits: units, learningRate: num('learning-rate', opts.learningRate), seed: int('seed', opts.seed) },
         train: {
