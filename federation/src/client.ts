@@ -119,9 +119,13 @@ export function createFederatedClient(options: FederatedClientOptions): Federate
       return;
     }
     if (!acceptable('global', msg, decoded.weights)) return;
-    if (decoded.header.model !== model) return ignore('global', 'malformed', `model "${decoded.header.model}" on the subject of "${model}"`);
+    if (decoded.header.model !== model) {
+      ignore('global', 'malformed', `model "${decoded.header.model}" on the subject of "${model}"`);
+      return;
+    }
     if (decoded.header.version <= installedVersion) {
-      return ignore('global', 'stale_version', `version ${decoded.header.version} is not newer than the installed ${installedVersion}`);
+      ignore('global', 'stale_version', `version ${decoded.header.version} is not newer than the installed ${installedVersion}`);
+      return;
     }
     training?.abort();
     await install(decoded.weights, decoded.header.version, decoded.header.round);
@@ -139,7 +143,8 @@ export function createFederatedClient(options: FederatedClientOptions): Federate
     if (!acceptable('announce', msg, decoded.weights)) return;
     if (!h.selected.includes(bus.self.agentId)) return;
     if (h.version > 0 && h.version < installedVersion) {
-      return ignore('announce', 'stale_version', `round ${h.round} is on version ${h.version}, installed is ${installedVersion}`);
+      ignore('announce', 'stale_version', `round ${h.round} is on version ${h.version}, installed is ${installedVersion}`);
+      return;
     }
     training?.abort();
     const controller = new AbortController();

@@ -13,10 +13,11 @@ import type {
   TrustSink,
   TrustView,
 } from '@sliceguard/core';
-import { decodeJson, encodeJson, ID_PATTERN, seededRng, silentLogger, sortableNumber, systemClock } from '@sliceguard/core';
+import { decodeJson, encodeJson, ID_PATTERN, layoutsEqual, seededRng, silentLogger, sortableNumber, systemClock } from '@sliceguard/core';
 import { type Aggregator, aggregatorFromSpec } from './aggregators.js';
 import {
   InvalidFederationOptionsError,
+  LayoutMismatchError,
   NotStartedError,
   PersistenceError,
   RoundInProgressError,
@@ -127,6 +128,23 @@ export interface ModelHead {
   header: GlobalHeader;
 }
 
+export interface PublishedEvent {
+  model: string;
+  version: number;
+  header: GlobalHeader;
+  weights: FlatWeights;
+  /** The round that produced it; absent for adopted (e.g. cross-domain) models. */
+  report?: RoundReport;
+}
+
+export interface AdoptOptions {
+  /** Samples behind the adopted model (recorded in its header). */
+  samples: number;
+  /** Recorded as the version's aggregator, e.g. `cross-domain`. */
+  aggregator: string;
+  contributors?: number;
+}
+
 export interface CoordinatorStats {
   rounds: Record<RoundOutcome, number>;
   accepted: number;
@@ -145,6 +163,13 @@ export interface Coordinator {
   /** Reports of the latest rounds, newest first, from the store. */
   history(model: string, limit?: number): Promise<RoundReport[]>;
   stats(): CoordinatorStats;
+  /** Called after every new version is committed and published (rounds and adoptions). */
+  onPublished(listener: (event: PublishedEvent) => void): () => void;
+  /**
+   * Installs weights made outside a round (e.g. the cross-domain combination) as the next version:
+   * same layout as the head, all finite; waits for an active round to end first. Returns the version.
+   */
+  adopt(model: string, weights: FlatWeights, options: AdoptOptions): Promise<number>;
 }
 
 /** Trust evidence weight of each rejection: malformed or poisoned updates weigh more than lateness. */
@@ -199,6 +224,9 @@ interface ModelState {
   active?: ActiveRound;
   clients: Map<string, { lastSeen: number; samples?: number }>;
   headRepublish?: TimerHandle;
+  /** Resolves when the active round ends. */
+  roundDone?: Promise<void>;
+  adopting: boolean;
 }
 
 interface RoundRecord {
@@ -288,6 +316,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       nextRound: 1,
       lastClosedRound: 0,
       clients: new Map(),
+      adopting: false,
     });
   }
   const stats: CoordinatorStats = { rounds: { published: 0, failed: 0, aborted: 0 }, accepted: 0, rejected: emptyRejects(), dropped: 0 };
@@ -526,6 +555,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (state !== 'started') throw new NotStartedError('coordinator');
     const m = modelState(name);
     if (m.active) throw new RoundInProgressError(name, m.active.round);
+    if (m.adopting) throw new RoundInProgressError(name, m.nextRound);
     const startedAt = clock.now();
     const roundNo = m.nextRound++;
     const baseVersion = m.head?.version ?? 0;
@@ -564,6 +594,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       closed: false,
     };
     m.active = round;
+    let roundEnded: () => void = () => {};
+    m.roundDone = new Promise<void>((r) => {
+      roundEnded = r;
+    });
     try {
       await kv.put(key(name, 'round'), encodeJson({ round: roundNo, baseVersion, phase: 'collecting', selected, startedAt } satisfies RoundRecord));
       const announceWeights = m.head?.weights ?? { layout: [], values: new Float32Array(0) };
@@ -601,6 +635,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       return await aggregateAndPublish(m, round, { ...base, dropped });
     } finally {
       m.active = undefined;
+      m.roundDone = undefined;
+      roundEnded();
     }
   }
 
@@ -680,6 +716,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     metrics?.rounds.inc({ model: name, outcome: 'published' });
     metrics?.roundSeconds.observe({ model: name }, done.durationMs / 1000);
     await publishHead(m);
+    notifyPublished(m, done);
     await publishReport(done);
     // behaviour evidence: an update pointing the same way as the aggregate is good, against it bad
     if (previous) {
@@ -737,6 +774,52 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   }
 
   const stopHooks = new Set<() => void>();
+  const publishedListeners = new Set<(e: PublishedEvent) => void>();
+
+  function notifyPublished(m: ModelState, report?: RoundReport): void {
+    const head = m.head!;
+    for (const l of publishedListeners) {
+      try {
+        l({ model: m.config.name, version: head.version, header: head.header, weights: head.weights, report });
+      } catch (error) {
+        logger.warn({ err: error }, 'published listener failed');
+      }
+    }
+  }
+
+  async function adopt(name: string, weights: FlatWeights, adoptOptions: AdoptOptions): Promise<number> {
+    if (state !== 'started') throw new NotStartedError('coordinator');
+    const m = modelState(name);
+    while (m.active || m.adopting) await (m.roundDone ?? new Promise((r) => setImmediate(r)));
+    if (!m.head) throw new InvalidFederationOptionsError(`model ${name} has no version yet; adopt needs a head to match`, { model: name });
+    if (!layoutsEqual(weights.layout, m.head.weights.layout) || weights.values.length !== m.head.weights.values.length) {
+      throw new LayoutMismatchError(`adopted weights for ${name} do not match the head's layout`, { model: name });
+    }
+    if (!allFinite(weights.values)) throw new InvalidFederationOptionsError(`adopted weights for ${name} contain NaN or Infinity`, { model: name });
+    m.adopting = true;
+    try {
+      const version = m.head.version + 1;
+      const bytes = encodeGlobal(
+        {
+          model: name,
+          version,
+          round: m.lastClosedRound,
+          contributors: adoptOptions.contributors ?? 0,
+          samples: adoptOptions.samples,
+          createdAt: clock.now(),
+          aggregator: adoptOptions.aggregator,
+        },
+        weights,
+      );
+      await commit(m, bytes, undefined);
+      await publishHead(m);
+      notifyPublished(m);
+      logger.info({ model: name, version, aggregator: adoptOptions.aggregator }, 'adopted a model version');
+      return version;
+    } finally {
+      m.adopting = false;
+    }
+  }
 
   function scheduleAuto(): void {
     if (o.roundIntervalMs === undefined || state !== 'started') return;
@@ -804,6 +887,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       return out;
     },
     stats: () => structuredClone(stats),
+    onPublished(listener) {
+      publishedListeners.add(listener);
+      return () => publishedListeners.delete(listener);
+    },
+    adopt,
   };
 }
 

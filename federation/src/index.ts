@@ -52,7 +52,9 @@ export type {
   CoordinatorModel,
   CoordinatorOptions,
   CoordinatorStats,
+  AdoptOptions,
   ModelHead,
+  PublishedEvent,
   RejectedUpdate,
   RoundOutcome,
   RoundReport,
@@ -79,3 +81,7 @@ export { loadLabeledDataset, parseNumericCsv } from './data.js';
 export type { LabeledDataset } from './data.js';
 export { detectionScores, quantile } from './metrics.js';
 export type { DetectionScores } from './metrics.js';
+export { createDomainGossip, DOMAIN_GOSSIP_TOPIC, ensurePromiseWithResolvers, GOSSIP_REJECT_REASONS } from './gossip.js';
+export type { DomainGossip, DomainGossipOptions, DomainGossipStats, DomainModel, GossipRejectReason } from './gossip.js';
+export { bridgeCrossDomain, combineDomainModels } from './cross-domain.js';
+export type { CombinedModel, CrossDomainBridge, CrossDomainBridgeOptions, DomainContribution } from './cross-domain.js';
