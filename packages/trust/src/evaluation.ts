@@ -23,7 +23,10 @@ export interface EvaluationOptions {
   halfLifeRounds?: number;
   /** Probability that an honest agent's interaction goes wrong anyway (noise). Default 0.05. */
   honestErrorRate?: number;
-  /** Probability that a malicious agent's interaction is bad. Default 0.9. */
+  /**
+   * Probability that a malicious agent's interaction is bad. Default 0.95: symmetric with the honest
+   * error rate — a consistently malicious agent is also mis-observed (or gets lucky) 5 % of the time.
+   */
   maliciousBadRate?: number;
   /** Peers each agent rates per round. Default 3. */
   ratingsPerRound?: number;
@@ -357,7 +360,7 @@ export async function evaluateTrust(options: EvaluationOptions = {}): Promise<Sc
     rounds: options.rounds ?? 250,
     halfLifeRounds: options.halfLifeRounds ?? 50,
     honestErrorRate: options.honestErrorRate ?? 0.05,
-    maliciousBadRate: options.maliciousBadRate ?? 0.9,
+    maliciousBadRate: options.maliciousBadRate ?? 0.95,
     ratingsPerRound: options.ratingsPerRound ?? 3,
     warmupRounds: options.warmupRounds ?? 20,
     defaults: options.defaults ?? {},
@@ -408,11 +411,73 @@ export async function evaluateTrustSeeds(seeds: readonly number[], options: Omit
       rounds: options.rounds ?? 250,
       halfLifeRounds: options.halfLifeRounds ?? 50,
       honestErrorRate: options.honestErrorRate ?? 0.05,
-      maliciousBadRate: options.maliciousBadRate ?? 0.9,
+      maliciousBadRate: options.maliciousBadRate ?? 0.95,
       ratingsPerRound: options.ratingsPerRound ?? 3,
       warmupRounds: options.warmupRounds ?? 20,
     },
     results,
     targets,
   };
+}
+
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export interface ScenarioSummary {
+  scenario: ScenarioName;
+  seeds: number;
+  attackers: number;
+  /** Interactions until quarantine, pooled over every attacker (fresh identities included) of every seed. */
+  interactionsToQuarantine: Spread | null;
+  attackersNeverQuarantined: number;
+  honestLowestScore: Spread;
+  honestLowestScoreInclWarmup: number;
+  honestWronglyQuarantinedFraction: number;
+  maxHonestScoreShift?: Spread;
+  interactionsToFirstAction?: Spread | null;
+  actionsRegainedWithinHalfLife?: number;
+  worstRegainMargin?: number;
+  freshIdentityMaxWeight?: number;
+  freshIdentityReportsCounted?: boolean;
+}
+
+function spread(xs: number[]): Spread | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { min: round4(s[0]), median: round4(median), max: round4(s[s.length - 1]) };
+}
+
+/** Pools the per-seed results of each scenario (the table in docs/trust.md). */
+export function summarizeEvaluation(report: EvaluationReport): ScenarioSummary[] {
+  return SCENARIOS.filter((name) => report.results.some((r) => r.scenario === name)).map((scenario) => {
+    const rs = report.results.filter((r) => r.scenario === scenario);
+    const nums = (f: (r: ScenarioResult) => number | undefined): number[] => rs.map(f).filter((x): x is number => typeof x === 'number');
+    const summary: ScenarioSummary = {
+      scenario,
+      seeds: rs.length,
+      attackers: rs[0]?.attackers ?? 0,
+      interactionsToQuarantine: spread(rs.flatMap((r) => r.interactionsToQuarantine.filter((x): x is number => x !== null))),
+      attackersNeverQuarantined: rs.reduce((n, r) => n + r.attackersNeverQuarantined, 0),
+      honestLowestScore: spread(nums((r) => r.honestLowestScore)) ?? { min: 0, median: 0, max: 0 },
+      honestLowestScoreInclWarmup: Math.min(...nums((r) => r.honestLowestScoreInclWarmup)),
+      honestWronglyQuarantinedFraction: Math.max(...nums((r) => r.honestWronglyQuarantinedFraction)),
+    };
+    const shifts = nums((r) => r.maxHonestScoreShift);
+    if (shifts.length > 0) summary.maxHonestScoreShift = spread(shifts) ?? undefined;
+    if (scenario === 'on-off') {
+      summary.interactionsToFirstAction = spread(rs.flatMap((r) => (r.interactionsToFirstAction ?? []).filter((x): x is number => x !== null)));
+      summary.actionsRegainedWithinHalfLife = rs.reduce((n, r) => n + (r.actionsRegainedWithinHalfLife ?? 0), 0);
+      summary.worstRegainMargin = Math.max(...nums((r) => r.worstRegainMargin));
+    }
+    if (scenario === 'whitewashing') {
+      summary.freshIdentityMaxWeight = Math.max(...nums((r) => r.freshIdentityMaxWeight));
+      summary.freshIdentityReportsCounted = rs.some((r) => r.freshIdentityReportsCounted === true);
+    }
+    return summary;
+  });
 }

@@ -69,5 +69,8 @@ export {
   SCENARIOS,
   type ScenarioName,
   type ScenarioResult,
+  type ScenarioSummary,
+  type Spread,
+  summarizeEvaluation,
   type TargetCheck,
 } from './evaluation.js';

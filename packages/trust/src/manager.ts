@@ -305,9 +305,10 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
       evidence: [],
       history: [],
     };
-    // a newcomer starts with the actions its base-rate score implies, silently: no evidence caused them
+    // a newcomer starts with the actions its base-rate score implies, silently: no evidence caused them;
+    // pre-trusted anchors (domain agents) are exempt from actions
     const score = defaults.baseRate;
-    for (const a of TRUST_ACTIONS) {
+    for (const a of anchor ? [] : TRUST_ACTIONS) {
       const t = tla.thresholds[a];
       if (t > 0 && score < t && a !== 'revoke') rec.flags[a] = rec.firstSeen;
     }
@@ -569,6 +570,7 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
   }
 
   function evaluate(rec: AgentRecord, cause?: TrustEvidence): TrustTransitionEvent | undefined {
+    if (rec.anchor) return undefined;
     const now = clock.now();
     const parts = scoreParts(rec, now);
     const s = parts.score;
@@ -816,6 +818,10 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
           existing.tlaSpec = opts.tla;
         }
         if (opts.anchor !== undefined) existing.anchor = opts.anchor;
+        if (existing.anchor) {
+          existing.flags = {};
+          existing.heldUntil = {};
+        }
         weightCache.delete(agentId);
         indirectVersion++;
         persist(() => [agentOps(existing)]);
