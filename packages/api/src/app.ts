@@ -244,7 +244,12 @@ export async function buildAgentApp(options: AgentAppOptions): Promise<FastifyIn
       url,
       schema: schemaOf(spec, true),
       ...(limits !== false ? { config: { rateLimit: { max: limits.max, timeWindow: limits.timeWindowMs } } } : {}),
-      preValidation: async (request) => requirePrincipal(request, scope),
+      preValidation: async (request) => {
+        await requirePrincipal(request, scope);
+        // no body at all reads as {}: optional bodies (deactivate) may be omitted, and required
+        // fields are reported by name instead of "must be object"
+        if (spec.body && (request.body === undefined || request.body === null)) request.body = {};
+      },
       handler: async (request, reply) => {
         if (options.audit) {
           try {

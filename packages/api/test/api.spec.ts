@@ -241,6 +241,11 @@ describe('buildAgentApp', () => {
       const de = await app.inject({ method: 'POST', url: '/v1/loops/d1:amf-1/deactivate', headers: bearer, payload: { reason: 'maintenance' } });
       equal(de.json().lifecycle, 'inactive');
       deepStrictEqual(fake.calls.at(-1)?.args, ['d1:amf-1', 'maintenance']);
+      const noBody = await app.inject({ method: 'POST', url: '/v1/loops/d1:amf-1/deactivate', headers: bearer });
+      equal(noBody.statusCode, 200, noBody.body);
+      deepStrictEqual(fake.calls.at(-1)?.args, ['d1:amf-1', undefined]);
+      const noPolicy = await app.inject({ method: 'POST', url: '/v1/policies', headers: bearer });
+      ok(noPolicy.json().error.message.includes("required property 'text'"), noPolicy.body);
       const re = await app.inject({ method: 'POST', url: '/v1/loops/d1:amf-1/reconfigure', headers: bearer, payload: { samplingMs: 250, granularity: 'per_flow' } });
       equal(re.json().config.samplingMs, 250);
       for (const payload of [{}, { samplingMs: 1 }, { granularity: 'fine' }, { metrics: [] }, { metrics: ['a', 'a'] }, { thresholds: { cpu: 'high' } }]) {
