@@ -51,3 +51,4 @@ export { EVENT_TYPES } from './model.js';
 export { MONITORING_MODES, parsePolicyText, TRIGGER_SELECTORS, VSF_KINDS } from './parse.js';
 export { createSslaManager, type IncidentTimes, type SslaManager, type SslaManagerOptions, type SslaReport } from './ssla.js';
 export { openPolicyStore, type PolicyChange, type PolicyStore, type PolicyStoreOptions } from './store.js';
+export { createPolicyTimers, type PolicyTimers, type PolicyTimersOptions } from './timers.js';

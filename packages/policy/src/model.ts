@@ -44,6 +44,8 @@ export interface PolicyTrigger {
   to?: string[];
   /** delegation: from these agents. */
   from?: string[];
+  /** timer: the period at which createPolicyTimers raises this timer. */
+  everyMs?: number;
   /** Event target / source equal to one of these. */
   target?: string[];
   source?: string[];

@@ -37,7 +37,7 @@ export const TRIGGER_SELECTORS: Record<string, readonly string[]> = {
   incident: ['level', 'kind', 'metric', 'indicator'],
   delegation: ['action', 'from'],
   management: ['kind'],
-  timer: ['name'],
+  timer: ['name', 'every'],
   ssla_violation: ['metric'],
   trust: ['to'],
 };
@@ -257,6 +257,13 @@ function parseTrigger(ctx: Ctx, node: Node | undefined, path: string, parent: No
     if (n === undefined || !allowed.includes(key)) continue;
     const values = stringList(ctx, n, `${path}.${key}`);
     if (values) trigger[key] = values;
+  }
+  const everyNode = node.get('every', true) as Node | undefined;
+  if (everyNode !== undefined && allowed.includes('every')) {
+    const ms = parseDuration(toJs(everyNode));
+    if (ms === undefined || ms < 100) issue(ctx, everyNode, `${path}.every`, `invalid timer period ${JSON.stringify(toJs(everyNode))}`, 'a duration of at least 100ms, e.g. 1m');
+    else if (trigger.name?.length !== 1) issue(ctx, everyNode, `${path}.every`, '`every` needs exactly one timer `name`', 'e.g. `on: { event: timer, name: rebalance, every: 1m }`');
+    else trigger.everyMs = ms;
   }
   if (trigger.action) {
     const bad = trigger.action.filter((a) => !(ACTION_TYPES as readonly string[]).includes(a));
