@@ -73,7 +73,7 @@ describe('sliceguard audit', () => {
     ok(r.out.includes('unknown_key'));
   });
 
-  it('verify: clear errors for a locked directory, a missing directory and a bad key', async () => {
+  it('verify: clear errors for a locked directory (and --snapshot to read it anyway), a missing directory and a bad key', async () => {
     const kv = await openLevelKv(dir);
     try {
       const locked = await run('audit', 'verify', '--data-dir', dir);
@@ -81,6 +81,16 @@ describe('sliceguard audit', () => {
       ok(locked.err.includes('STORE_ERR_LOCKED'), locked.err);
     } finally {
       await kv.close();
+    }
+    // --snapshot verifies a copy while the directory is held by another process
+    const kv2 = await openLevelKv(dir);
+    try {
+      await kv2.put('unrelated', utf8('written by the running agent'));
+      const snap = await run('audit', 'verify', '--data-dir', dir, '--public-key', publicKey, '--snapshot', '--json');
+      equal(snap.code, 0, snap.err);
+      equal(JSON.parse(snap.out).checked, 8);
+    } finally {
+      await kv2.close();
     }
     const missing = await run('audit', 'verify', '--data-dir', join(dir, 'nope'));
     equal(missing.code, 1);

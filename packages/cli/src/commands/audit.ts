@@ -1,6 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InvalidInputError } from '@sliceguard/core';
-import { openLevelKv, readAuditRecords, verifyAuditLog } from '@sliceguard/store';
+import { type LevelKeyValueStore, openLevelKv, readAuditRecords, verifyAuditLog } from '@sliceguard/store';
 import type { AuditRecord, AuditVerifyReport } from '@sliceguard/store';
 import type { Command } from 'commander';
 import { type CliContext, emit } from '../context.js';
@@ -28,6 +30,29 @@ export function readPublicKey(value: string): string {
     throw new InvalidInputError(`--public-key file ${value} holds no 32-byte hex public key (plain hex or JSON { "publicKey": "…" })`, { file: value });
   }
   return candidate.toLowerCase();
+}
+
+/**
+ * Opens the data directory; with `snapshot`, a copy of it (LevelDB admits one process, so this is
+ * how to check the log of a running agent: its files are append-only and the copy recovers from
+ * its own write-ahead log).
+ */
+async function openForReading(dir: string, snapshot: boolean): Promise<{ kv: LevelKeyValueStore; done: () => Promise<void> }> {
+  if (!snapshot) {
+    const kv = await openLevelKv(dir, { createIfMissing: false });
+    return { kv, done: () => kv.close() };
+  }
+  if (!existsSync(dir)) throw new InvalidInputError(`data directory ${dir} does not exist`, { dir });
+  const copy = mkdtempSync(join(tmpdir(), 'sg-audit-snapshot-'));
+  cpSync(dir, copy, { recursive: true, filter: (src) => !src.endsWith('/LOCK') });
+  const kv = await openLevelKv(copy, { createIfMissing: false });
+  return {
+    kv,
+    done: async () => {
+      await kv.close();
+      rmSync(copy, { recursive: true, force: true });
+    },
+  };
 }
 
 function describeReport(r: AuditVerifyReport, dir: string): string {
@@ -64,19 +89,20 @@ export function register(program: Command, ctx: CliContext): void {
   audit
     .command('verify')
     .description('check the hash chain and signatures of the audit log in a data directory; exit 1 at the first broken record')
-    .requiredOption('--data-dir <dir>', 'the agent’s data directory (stop the agent first: LevelDB allows one process)')
+    .requiredOption('--data-dir <dir>', 'the agent’s data directory (stop the agent first, or use --snapshot: LevelDB allows one process)')
     .option('--public-key <hexOrFile>', 'Ed25519 public key the log must be signed with (hex, or a file with hex / JSON publicKey)')
     .option('--prefix <prefix>', 'audit key prefix', 'audit')
+    .option('--snapshot', 'verify a copy of the directory (works while the agent runs)')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { dataDir: string; publicKey?: string; prefix: string; json?: boolean }) => {
+    .action(async (opts: { dataDir: string; publicKey?: string; prefix: string; snapshot?: boolean; json?: boolean }) => {
       const publicKey = opts.publicKey === undefined ? undefined : readPublicKey(opts.publicKey);
-      const kv = await openLevelKv(opts.dataDir, { createIfMissing: false });
+      const { kv, done } = await openForReading(opts.dataDir, opts.snapshot === true);
       try {
         const report = await verifyAuditLog(kv, { prefix: opts.prefix, publicKey });
         emit(ctx, opts.json, { dataDir: opts.dataDir, ...report }, () => describeReport(report, opts.dataDir));
         if (!report.ok) ctx.setExitCode(1);
       } finally {
-        await kv.close();
+        await done();
       }
     });
 
@@ -88,9 +114,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--limit <n>', 'at most this many records', (v) => parsePositive(v, '--limit'), 50)
     .option('--reverse', 'newest first')
     .option('--prefix <prefix>', 'audit key prefix', 'audit')
+    .option('--snapshot', 'read a copy of the directory (works while the agent runs)')
     .option('--json', 'print JSON')
-    .action(async (opts: { dataDir: string; fromSeq?: number; limit: number; reverse?: boolean; prefix: string; json?: boolean }) => {
-      const kv = await openLevelKv(opts.dataDir, { createIfMissing: false });
+    .action(async (opts: { dataDir: string; fromSeq?: number; limit: number; reverse?: boolean; prefix: string; snapshot?: boolean; json?: boolean }) => {
+      const { kv, done } = await openForReading(opts.dataDir, opts.snapshot === true);
       try {
         const records: AuditRecord[] = await readAuditRecords(kv, { prefix: opts.prefix, fromSeq: opts.fromSeq, limit: opts.limit, reverse: opts.reverse });
         emit(ctx, opts.json, records, () =>
@@ -101,7 +128,7 @@ export function register(program: Command, ctx: CliContext): void {
                 .join('\n'),
         );
       } finally {
-        await kv.close();
+        await done();
       }
     });
 }
