@@ -1,5 +1,112 @@
+import { resolve } from 'node:path';
+import { createProgressReporter, noSecurityLayer, runScenario, SCENARIOS, type SecurityLayerFactory } from '@sliceguard/simulations';
 import type { Command } from 'commander';
-import type { CliContext } from '../context.js';
+import { InvalidInputError } from '@sliceguard/core';
+import { type CliContext, emit } from '../context.js';
 
-/** Registers the `simulate` command(s). Owned by the area's package; see docs/cli.md. */
-export function register(_program: Command, _ctx: CliContext): void {}
+interface SimulateOptions {
+  seed: string;
+  out?: string;
+  json?: boolean;
+  list?: boolean;
+  short?: boolean;
+  loops: boolean;
+  quiet?: boolean;
+  check?: boolean;
+}
+
+/** The loops the simulation runs; the agents-based layer is selected here once wired. */
+function securityLayer(loops: boolean): SecurityLayerFactory {
+  return loops ? defaultLayer() : noSecurityLayer();
+}
+
+let defaultLayer: () => SecurityLayerFactory = () => noSecurityLayer();
+/** Lets the integration choose the default layer (e.g. the in-process agents). */
+export function setDefaultSecurityLayer(factory: () => SecurityLayerFactory): void {
+  defaultLayer = factory;
+}
+
+const fmt = (v: number | undefined, unit = '') => (v === undefined ? '–' : `${Math.round(v * 100) / 100}${unit}`);
+
+/** Registers `simulate`. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('simulate')
+    .description('Run a scenario simulation on a simulated clock and write report.json / report.html (docs/simulations.md)')
+    .argument('[name]', 'scenario name (see --list)', 'vcdn-ddos')
+    .option('--seed <n>', 'random seed (same seed, same report.json)', '1')
+    .option('--out <dir>', 'report directory (default reports/<name>-seed<N>)')
+    .option('--json', 'print the summary as JSON')
+    .option('--list', 'list the scenarios')
+    .option('--short', 'short mode: shorter phases, same story')
+    .option('--no-loops', 'run without security loops (the unprotected baseline)')
+    .option('--quiet', 'no progress output')
+    .option('--check', 'exit 1 when a scenario target fails')
+    .action(async (name: string, opts: SimulateOptions) => {
+      if (opts.list) {
+        emit(ctx, opts.json, SCENARIOS.map((s) => ({ name: s.name, topology: s.topology, summary: s.summary })), () =>
+          SCENARIOS.map((s) => `${s.name.padEnd(16)} ${s.summary}`).join('\n'),
+        );
+        return;
+      }
+      if (!/^\d+$/.test(opts.seed)) throw new InvalidInputError(`--seed must be a non-negative integer, got "${opts.seed}"`, { option: 'seed' });
+      const seed = Number(opts.seed);
+      const out = resolve(opts.out ?? `reports/${name}-seed${seed}`);
+      const plain = {
+        isTTY: false,
+        write: (text: string) => {
+          ctx.err(text);
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream;
+      const progress = opts.quiet ? undefined : createProgressReporter(process.stderr.isTTY ? process.stderr : plain, name);
+      let result: Awaited<ReturnType<typeof runScenario>>;
+      try {
+        result = await runScenario(name, {
+          seed,
+          short: opts.short ?? false,
+          outDir: out,
+          security: securityLayer(opts.loops),
+          onProgress: progress ? (d, t, p) => progress.update(d, t, p) : undefined,
+        });
+      } finally {
+        progress?.stop();
+      }
+      const { report, run, files } = result;
+      const failed = report.checks.filter((c) => !c.pass);
+      if (opts.check && failed.length > 0) ctx.setExitCode(1);
+      const summary = {
+        scenario: report.scenario,
+        seed: report.seed,
+        short: report.short,
+        security: report.security,
+        checks: report.checks,
+        windows: report.figures.windows,
+        detection: report.figures.detection,
+        mitigationsOutsideAttacks: report.figures.mitigationsOutsideAttacks,
+        benignMitigations: report.figures.benignMitigations,
+        messages: report.figures.messages,
+        wallMs: run.wallMs,
+        files,
+      };
+      emit(ctx, opts.json, summary, () => {
+        const lines = [
+          `${report.scenario} (seed ${report.seed}${report.short ? ', short' : ''}, loops: ${report.security}): ${report.simulatedS} s simulated in ${(run.wallMs / 1000).toFixed(1)} s`,
+          '',
+          'window            kind             detected  TTD s   TTD periods  TTM s   recovery s  legit p95 base/during/after ms',
+          ...report.figures.windows.map(
+            (w) =>
+              `${w.id.padEnd(17)} ${w.kind.padEnd(16)} ${(w.detected ? 'yes' : 'no').padEnd(9)} ${fmt(w.timeToDetectS).padEnd(7)} ${fmt(w.timeToDetectPeriods).padEnd(12)} ${fmt(w.timeToMitigateS).padEnd(7)} ${fmt(w.recoveryAfterDetectionS).padEnd(11)} ${fmt(w.legitP95BaselineMs)}/${fmt(w.legitP95DuringMs)}/${fmt(w.legitP95AfterMs)}`,
+          ),
+          '',
+          `detection: precision ${report.figures.detection.precision}, recall ${report.figures.detection.recall} per sample; ${report.figures.detection.attacksDetected}/${report.figures.detection.attacks} attacks`,
+          `mitigations outside attacks: ${report.figures.mitigationsOutsideAttacks}; on benign sources: ${report.figures.benignMitigations}; messages sent ${report.figures.messages.sent}, rejected ${Object.values(report.figures.messages.rejected).reduce((a, b) => a + b, 0)}`,
+          '',
+          ...report.checks.map((c) => `${c.pass ? 'PASS' : 'FAIL'}  ${c.name} — ${c.detail}`),
+          '',
+          `report: ${files?.html}`,
+        ];
+        return lines.join('\n');
+      });
+    });
+}

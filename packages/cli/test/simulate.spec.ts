@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/main.js';
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['node', 'sliceguard', ...args], { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+describe('cli: simulate', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-cli-sim-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--list shows every scenario with one line each', async () => {
+    const r = await run('simulate', '--list');
+    assert.equal(r.code, 0);
+    for (const name of ['vcdn-ddos', 'signaling-storm', 'progressive-dos', 'flash-crowd', 'fl-poisoning', 'rogue-agent', 'broker-failover', 'multi-domain']) {
+      assert.match(r.out, new RegExp(`^${name} `, 'm'));
+    }
+    const json = JSON.parse((await run('simulate', '--list', '--json')).out) as { name: string }[];
+    assert.ok(json.length >= 8);
+  });
+
+  it('runs a short scenario, prints progress lines and the summary, writes the report', async () => {
+    const out = join(dir, 'fc');
+    const r = await run('simulate', 'flash-crowd', '--short', '--seed', '3', '--out', out, '--no-loops');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /flash-crowd: 100%/);
+    assert.match(r.out, /PASS {2}no benign traffic mitigated/);
+    assert.ok(existsSync(join(out, 'report.json')) && existsSync(join(out, 'report.html')));
+  });
+
+  it('rejects an unknown scenario and a bad seed', async () => {
+    const r = await run('simulate', 'nope', '--quiet');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /SIM_ERR_UNKNOWN_SCENARIO/);
+    const s = await run('simulate', 'flash-crowd', '--seed', 'abc');
+    assert.equal(s.code, 1);
+    assert.match(s.err, /--seed/);
+  });
+});
