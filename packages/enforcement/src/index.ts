@@ -22,6 +22,7 @@ export {
   createSimulatedMano,
   type ManagedNf,
   type ManoEvent,
+  manoManagementEvent,
   type NfResourceState,
   type PendingOperation,
   type ScaleHold,

@@ -3,6 +3,7 @@ import {
   type ActionRequest,
   type Clock,
   type Logger,
+  type ManagementEvent,
   silentLogger,
   type TimerHandle,
 } from '@sliceguard/core';
@@ -409,4 +410,30 @@ export function createSimulatedMano(options: SimulatedManoOptions): SimulatedMan
     },
   };
   return mano;
+}
+
+/**
+ * A MANO event as a core ManagementEvent (kind `scale`, `topology` for VSF changes and isolation,
+ * `config`, or `autoscale_deferred`), so loops can run policies on the MANO's own actions.
+ */
+export function manoManagementEvent(event: ManoEvent, source: string, seq: number): ManagementEvent {
+  const kind: Record<ManoEvent['kind'], string> = {
+    scaled: 'scale',
+    vsf_deployed: 'topology',
+    vsf_removed: 'topology',
+    isolated: 'topology',
+    restored: 'config',
+    config_updated: 'config',
+    autoscale_deferred: 'autoscale_deferred',
+  };
+  return {
+    id: `mano:${event.nf}:${event.at}:${seq}`,
+    type: 'management',
+    at: event.at,
+    source,
+    target: event.nf,
+    severity: 0,
+    kind: kind[event.kind],
+    details: { ...event.details, manoEvent: event.kind, by: event.by },
+  };
 }

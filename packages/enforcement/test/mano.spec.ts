@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ActionRequest, SimulatedClock } from '@sliceguard/core';
 import { describe, it } from 'mocha';
-import { createSimulatedMano, createTrafficFilter } from '../src/index.js';
+import { createSimulatedMano, createTrafficFilter, manoManagementEvent } from '../src/index.js';
 
 let n = 0;
 const req = (type: ActionRequest['type'], target: string, params: Record<string, unknown> = {}, requestedBy = 'mno:embb-cn'): ActionRequest => ({
@@ -54,7 +54,10 @@ describe('simulated MANO', () => {
     await clock.advance(60_000);
     assert.equal(mano.state('amf').replicas, 3, 'held: not scaled in');
     assert.ok(mano.autoscalerStats().deferred >= 5);
-    assert.ok(mano.events().some((e) => e.kind === 'autoscale_deferred' && e.details.heldBy === 'mno:embb-cn'));
+    const deferred = mano.events().find((e) => e.kind === 'autoscale_deferred' && e.details.heldBy === 'mno:embb-cn');
+    assert.ok(deferred);
+    const mgmt = manoManagementEvent(deferred, 'mno:mano', 1);
+    assert.deepEqual([mgmt.type, mgmt.kind, mgmt.target, mgmt.details.direction], ['management', 'autoscale_deferred', 'amf', 'scale_in']);
     // another loop may not scale it in either
     const other = await mano.execute(req('scale_in', 'amf', {}, 'mno:other'));
     assert.equal(other.status, 'rejected');
