@@ -32,7 +32,8 @@ import {
   type GlobalHeader,
   type JoinMessage,
 } from './protocol.js';
-import { allFinite, checkUpdate, deltaCosine, type UpdateRejectReason } from './weights.js';
+import { directionEvidence, REJECT_EVIDENCE, screenRound } from './screening.js';
+import { allFinite, checkUpdate, type UpdateRejectReason } from './weights.js';
 
 /** Optional check of each update on a validation set the coordinator holds (never the clients' data). */
 export interface UpdateValidation {
@@ -171,22 +172,6 @@ export interface Coordinator {
    */
   adopt(model: string, weights: FlatWeights, options: AdoptOptions): Promise<number>;
 }
-
-/** Trust evidence weight of each rejection: malformed or poisoned updates weigh more than lateness. */
-const REJECT_EVIDENCE: Record<UpdateRejectReason, number> = {
-  malformed: 1,
-  not_selected: 0.5,
-  unknown_round: 0.5,
-  late: 0.25,
-  duplicate: 0.5,
-  wrong_version: 0.5,
-  wrong_shape: 1,
-  non_finite: 1,
-  bad_samples: 1,
-  norm_exceeded: 1,
-  validation_loss: 1,
-  untrusted: 0,
-};
 
 function emptyRejects(): Record<UpdateRejectReason, number> {
   return Object.fromEntries(Object.keys(REJECT_EVIDENCE).map((k) => [k, 0])) as Record<UpdateRejectReason, number>;
@@ -643,27 +628,22 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   async function aggregateAndPublish(m: ModelState, round: ActiveRound, report: RoundReport): Promise<RoundReport> {
     const name = m.config.name;
     let updates = [...round.received.values()];
-    // relative norm bound: a scaled or random update stands out against the round's median
-    if (m.head && updates.length >= 3) {
-      const norms = updates.map((u) => u.deltaNorm).sort((a, b) => a - b);
-      const median = norms[norms.length >> 1];
-      const limit = median * o.maxNormRatio;
-      if (median > 0) {
-        updates = updates.filter((u) => {
-          if (u.deltaNorm <= limit) return true;
-          reject(m, u.clientId, 'norm_exceeded', `delta norm ${u.deltaNorm.toPrecision(4)} is over ${o.maxNormRatio}× the round median ${median.toPrecision(4)}`, round);
-          return false;
-        });
-      }
+    if (m.head) {
+      const screened = screenRound(
+        updates.map((u) => ({ ...u, values: u.weights.values })),
+        { maxNormRatio: o.maxNormRatio },
+      );
+      for (const r of screened.rejected) reject(m, r.clientId, r.reason, r.message, round);
+      updates = screened.kept;
     }
     if (m.head && m.config.validation) updates = await validateOnHeldOut(m, round, updates);
     if (options.trustView) {
-      const tv = options.trustView;
-      updates = updates.filter((u) => {
-        if (!tv.isQuarantined(u.clientId)) return true;
-        reject(m, u.clientId, 'untrusted', 'sender is quarantined', round);
-        return false;
-      });
+      const screened = screenRound(
+        updates.map((u) => ({ ...u, values: u.weights.values })),
+        { maxNormRatio: Number.POSITIVE_INFINITY, trustView: options.trustView },
+      );
+      for (const r of screened.rejected) reject(m, r.clientId, r.reason, r.message, round);
+      updates = screened.kept;
     }
     report.accepted = updates.map((u) => u.clientId);
     stats.accepted += updates.length;
@@ -720,10 +700,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     await publishReport(done);
     // behaviour evidence: an update pointing the same way as the aggregate is good, against it bad
     if (previous) {
-      for (const u of updates) {
-        const cos = deltaCosine(u.weights.values, values, previous);
-        evidence(u.clientId, (1 + cos) / 2, (1 - cos) / 2, 'update vs aggregate direction');
-      }
+      const direction = directionEvidence(
+        updates.map((u) => ({ clientId: u.clientId, values: u.weights.values })),
+        values,
+        previous,
+      );
+      for (const e of direction) evidence(e.clientId, e.positive, e.negative, `update accepted, cosine ${e.cosine.toFixed(2)} with the aggregate`);
     }
     logger.info({ model: name, round: round.round, version, accepted: updates.length, dropped: report.dropped.length }, 'FL round published');
     return done;

@@ -85,3 +85,5 @@ export { createDomainGossip, DOMAIN_GOSSIP_TOPIC, ensurePromiseWithResolvers, GO
 export type { DomainGossip, DomainGossipOptions, DomainGossipStats, DomainModel, GossipRejectReason } from './gossip.js';
 export { bridgeCrossDomain, combineDomainModels } from './cross-domain.js';
 export type { CombinedModel, CrossDomainBridge, CrossDomainBridgeOptions, DomainContribution } from './cross-domain.js';
+export { directionEvidence, REJECT_EVIDENCE, screenRound } from './screening.js';
+export type { ScreenedUpdate, ScreeningOptions, ScreeningResult } from './screening.js';
