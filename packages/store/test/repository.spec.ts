@@ -119,6 +119,20 @@ for (const [name, make] of [
       equal(await r.count(), 5);
     });
 
+    it('keeps counts, indexes and retention exact under concurrent writers', async () => {
+      const r = repo(kv, { maxRecords: 50 });
+      await Promise.all(Array.from({ length: 200 }, (_, i) => r.put({ id: `c${i}`, at: 1000 + (i % 37), owner: `o${i % 3}` })));
+      await Promise.all(Array.from({ length: 40 }, (_, i) => r.put({ id: `c${199 - i}`, at: 5000 + i })));
+      equal(await r.count(), 50);
+      equal(await repo(kv).count(), 50);
+      const listed = await r.list();
+      equal(listed.length, 50);
+      let partitioned = 0;
+      for (const o of ['o0', 'o1', 'o2']) partitioned += (await r.list({ partition: o })).length;
+      equal(partitioned, 10, 'the 40 records rewritten without an owner left their partitions');
+      for (const v of listed) deepStrictEqual(await r.get(v.id), v);
+    });
+
     it('counts correctly after reopening over the same store', async () => {
       const r = repo(kv);
       await r.putMany([
