@@ -33,7 +33,10 @@ export async function createDomainAgent(options: DomainAgentOptions): Promise<Do
   const trustManager = options.trustManager;
   if (trustManager) {
     for (const s of options.directory.values()) {
-      if (s.domain === spec.domain) trustManager.register(s.agentId, { tla: s.tla, ...(s.agentId === spec.agentId ? { anchor: true } : {}) });
+      if (s.domain !== spec.domain) continue;
+      // An entity without TLA attributes is judged on the manager's default TLA.
+      const hasTla = Object.values(s.tla.attributes ?? {}).some((a) => (a?.weight ?? 0) > 0);
+      trustManager.register(s.agentId, { ...(hasTla ? { tla: s.tla } : {}), ...(s.agentId === spec.agentId ? { anchor: true } : {}) });
     }
   }
   const agent = await createAgent({

@@ -50,6 +50,8 @@ export {
   UnknownAgentError,
 } from './errors.js';
 export { startTopologyInProcess } from './in-process.js';
+export { runAgentProcess } from './process.js';
+export type { AgentProcessOptions, RunningAgent } from './process.js';
 export type { DomainResources, InProcessTopology, InProcessTopologyOptions } from './in-process.js';
 export { createSupervisor } from './supervisor.js';
 export type { SupervisedLoop, Supervisor, SupervisorOptions } from './supervisor.js';

@@ -1,5 +1,112 @@
+import { resolve } from 'node:path';
+import { InvalidInputError } from '@sliceguard/core';
+import { runAgentProcess } from '@sliceguard/agents';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 
-/** Registers the `agent` command(s). Owned by the area's package; see docs/cli.md. */
-export function register(_program: Command, _ctx: CliContext): void {}
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export interface AgentCommandOptions {
+  topology: string;
+  id: string;
+  nats: string[];
+  key: string;
+  credential: string;
+  dataDir: string;
+  root: string[];
+  csv?: string;
+  samplingMs?: string;
+  warmup?: string;
+  policies: string;
+  manoWebhook?: string;
+  manoDelayMs?: string;
+  ackTimeoutMs?: string;
+  heartbeatMs?: string;
+  logLevel: string;
+  stopOnStdinClose?: boolean;
+}
+
+export function parseRoots(values: readonly string[]): { domain: string; publicKey: string }[] {
+  return values.map((r) => {
+    const m = /^([A-Za-z0-9][A-Za-z0-9_-]*)=([0-9a-fA-F]{64})$/.exec(r);
+    if (!m) throw new InvalidInputError(`--root "${r}" must be DOMAIN=PUBLICKEYHEX (64 hex characters)`, { option: '--root', value: r });
+    return { domain: m[1], publicKey: m[2].toLowerCase() };
+  });
+}
+
+export function positiveInt(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidInputError(`${option} must be a positive integer, got "${text}"`, { option, value: text });
+  return n;
+}
+
+/** Registers `sliceguard agent`: one agent (any level) as its own process over NATS. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('agent')
+    .description('run one agent of a topology (NF, sub-slice, slice or domain loop) over NATS until SIGINT/SIGTERM or a terminate command')
+    .requiredOption('--topology <file>', 'topology YAML file')
+    .requiredOption('--id <agentId>', 'agent id, e.g. mno:gnb-1 (see `sliceguard topology show`)')
+    .requiredOption('--nats <url>', 'NATS server URL (repeat for a cluster)', collect, [])
+    .requiredOption('--key <file>', "the agent's Ed25519 key file")
+    .requiredOption('--credential <file>', "the agent's credential file")
+    .requiredOption('--data-dir <dir>', "the agent's data directory (LevelDB knowledge)")
+    .option('--root <domain=pubhex>', 'trusted domain root (repeat); default: roots.json beside the credential', collect, [])
+    .option('--csv <file>', 'NF agents: replay metrics from this CSV instead of scraping the exporter')
+    .option('--sampling-ms <ms>', 'monitoring period (default 1000)')
+    .option('--warmup <samples>', 'detector warm-up in samples (default 30)')
+    .option('--policies <mode>', "'topology' (policy files, built-in rules as fallback) or 'builtin'", 'topology')
+    .option('--mano-webhook <url>', 'actuate through this orchestrator webhook instead of the built-in simulated MANO')
+    .option('--mano-delay-ms <ms>', 'simulated MANO operation delay (default: its own, 0.5-8 s)')
+    .option('--ack-timeout-ms <ms>', 'coordination acknowledgement timeout (default 2000)')
+    .option('--heartbeat-ms <ms>', 'status heartbeat period (default 5000)')
+    .option('--log-level <level>', 'trace | debug | info | warn | error | silent', 'info')
+    .option('--stop-on-stdin-close', 'stop when stdin closes (how `sliceguard up` makes sure no agent outlives it)', false)
+    .action(async (opts: AgentCommandOptions) => {
+      if (opts.policies !== 'topology' && opts.policies !== 'builtin') {
+        throw new InvalidInputError(`--policies must be topology or builtin, got "${opts.policies}"`, { option: '--policies' });
+      }
+      const levels = ['trace', 'debug', 'info', 'warn', 'error', 'silent'];
+      if (!levels.includes(opts.logLevel)) throw new InvalidInputError(`--log-level must be one of ${levels.join(', ')}`, { option: '--log-level' });
+      const manoDelay = positiveInt(opts.manoDelayMs, '--mano-delay-ms');
+      const ackTimeoutMs = positiveInt(opts.ackTimeoutMs, '--ack-timeout-ms');
+      const heartbeatMs = positiveInt(opts.heartbeatMs, '--heartbeat-ms');
+      const running = await runAgentProcess({
+        topologyFile: resolve(opts.topology),
+        agentId: opts.id,
+        nats: opts.nats,
+        keyFile: resolve(opts.key),
+        credentialFile: resolve(opts.credential),
+        dataDir: resolve(opts.dataDir),
+        roots: parseRoots(opts.root),
+        ...(opts.csv ? { csv: resolve(opts.csv) } : {}),
+        ...(opts.samplingMs ? { samplingMs: positiveInt(opts.samplingMs, '--sampling-ms') } : {}),
+        ...(opts.warmup ? { warmup: positiveInt(opts.warmup, '--warmup') } : {}),
+        policies: opts.policies,
+        ...(opts.manoWebhook ? { manoWebhook: opts.manoWebhook } : {}),
+        ...(manoDelay !== undefined ? { manoDelayMs: manoDelay } : {}),
+        coordination: { ...(ackTimeoutMs ? { ackTimeoutMs } : {}), ...(heartbeatMs ? { heartbeatMs } : {}) },
+        logLevel: opts.logLevel as 'info',
+      });
+      ctx.err(`agent ${opts.id} running (level ${running.agent.level}); SIGINT/SIGTERM to stop\n`);
+      const onSignal = (signal: string) => () => void running.stop(`received ${signal}`);
+      const onInt = onSignal('SIGINT');
+      const onTerm = onSignal('SIGTERM');
+      process.once('SIGINT', onInt);
+      process.once('SIGTERM', onTerm);
+      if (opts.stopOnStdinClose) {
+        process.stdin.once('close', () => void running.stop('stdin closed (parent gone)'));
+        process.stdin.once('end', () => void running.stop('stdin closed (parent gone)'));
+        process.stdin.resume();
+      }
+      try {
+        await running.done;
+      } finally {
+        process.removeListener('SIGINT', onInt);
+        process.removeListener('SIGTERM', onTerm);
+        if (opts.stopOnStdinClose) process.stdin.pause();
+      }
+      ctx.err(`agent ${opts.id} stopped\n`);
+    });
+}

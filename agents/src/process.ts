@@ -1,0 +1,214 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Actuator, Logger } from '@sliceguard/core';
+import { createLogger, idGenerator, seededRng, systemClock } from '@sliceguard/core';
+import { createStatisticalDetector } from '@sliceguard/analytics';
+import { connectNatsBus, subscribeRevocations } from '@sliceguard/bus';
+import type { NatsBus } from '@sliceguard/bus';
+import { createSimulatedMano, createTrafficFilter, webhookActuator } from '@sliceguard/enforcement';
+import type { KeyPair } from '@sliceguard/identity';
+import { readCredentialFile, readKeyFile, sign, TrustStore } from '@sliceguard/identity';
+import { openLevelKv } from '@sliceguard/store';
+import type { AgentSpec } from '@sliceguard/topology';
+import { loadTopology, resolveAgents } from '@sliceguard/topology';
+import { createTrustManager } from '@sliceguard/trust';
+import type { TrustManager } from '@sliceguard/trust';
+import type { Agent, AgentOptions } from './agent.js';
+import { agentDirectory, createAgent } from './agent.js';
+import type { Collector } from './collectors/collector.js';
+import { csvReplayCollector } from './collectors/csv.js';
+import { prometheusCollector } from './collectors/prometheus.js';
+import type { CoordinationOptions } from './coordination/coordinator.js';
+import { resolveDecisionEngine } from './decision/resolve.js';
+import { createDomainAgent } from './domain.js';
+import { AgentConfigError, UnknownAgentError } from './errors.js';
+
+export interface AgentProcessOptions {
+  topologyFile: string;
+  agentId: string;
+  /** NATS URL(s). */
+  nats: string | string[];
+  keyFile: string;
+  credentialFile: string;
+  /** This agent's data directory (LevelDB knowledge, trust state). */
+  dataDir: string;
+  /** Trusted domain roots; default: `roots.json` ([{ domain, publicKey }]) beside the credential file. */
+  roots?: { domain: string; publicKey: string }[];
+  /** NF agents: replay this CSV instead of scraping the exporter. */
+  csv?: string;
+  /** Monitoring period override (ms). */
+  samplingMs?: number;
+  /** Detector warm-up (samples) override. */
+  warmup?: number;
+  policies?: 'topology' | 'builtin';
+  /** Actuate through this orchestrator webhook instead of the built-in simulated MANO. */
+  manoWebhook?: string;
+  /** Delay of every simulated MANO operation (ms); default the MANO's own. */
+  manoDelayMs?: number;
+  coordination?: CoordinationOptions;
+  logger?: Logger;
+  logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export interface RunningAgent {
+  readonly agent: Agent;
+  readonly bus: NatsBus;
+  /** Resolves when the agent has stopped (stop(), or a `terminate` lifecycle command). */
+  readonly done: Promise<void>;
+  stop(reason?: string): Promise<void>;
+}
+
+function readRoots(options: AgentProcessOptions): { domain: string; publicKey: string }[] {
+  if (options.roots && options.roots.length > 0) return options.roots;
+  const file = join(dirname(options.credentialFile), 'roots.json');
+  if (!existsSync(file)) {
+    throw new AgentConfigError(`no trusted domain root: pass --root DOMAIN=PUBHEX or put roots.json beside ${options.credentialFile}`, { file });
+  }
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (!Array.isArray(parsed)) throw new Error('expected a JSON list of { "domain", "publicKey" }');
+    return parsed as { domain: string; publicKey: string }[];
+  } catch (cause) {
+    throw new AgentConfigError(`${file}: ${(cause as Error).message}`, { file }, cause);
+  }
+}
+
+function localActuators(
+  spec: AgentSpec,
+  directory: ReadonlyMap<string, AgentSpec>,
+  options: AgentProcessOptions,
+  clock: ReturnType<typeof systemClock>,
+  logger: Logger,
+  identity: { keyPair: KeyPair; credentialId: string },
+): Actuator[] {
+  if (options.manoWebhook) {
+    return [
+      webhookActuator({
+        url: options.manoWebhook,
+        clock,
+        sign: (body) => sign(identity.keyPair.secretKey, body),
+        keyId: identity.credentialId,
+        handles: ['scale_out', 'scale_in', 'deploy_vsf', 'remove_vsf', 'update_config', 'isolate', 'rate_limit', 'block', 'allow'],
+      }),
+    ];
+  }
+  const nfs: AgentSpec['nf'][] = [];
+  const visit = (s: AgentSpec): void => {
+    if (s.nf) nfs.push(s.nf);
+    for (const c of s.childIds) {
+      const child = directory.get(c);
+      if (child) visit(child);
+    }
+  };
+  visit(spec);
+  const filter = createTrafficFilter({ clock, name: `${spec.agentId}-filter` });
+  const mano = createSimulatedMano({
+    clock,
+    nfs: nfs.filter((n) => n !== undefined).map((n) => ({ id: n!.id, type: n!.type, replicas: { ...n!.replicas } })),
+    trafficFilter: filter,
+    logger,
+    autoscaler: false,
+    ...(options.manoDelayMs !== undefined
+      ? { delays: { scale: options.manoDelayMs, vsfDeploy: options.manoDelayMs, vsfRemove: options.manoDelayMs, config: options.manoDelayMs, isolate: options.manoDelayMs } }
+      : {}),
+  });
+  return [mano, filter];
+}
+
+/**
+ * Runs one agent as its own process over NATS: reads its key, credential and trusted roots,
+ * connects, opens LevelDB knowledge in its data directory, builds the agent from the topology and
+ * starts it. The domain agent then activates it over the bus.
+ */
+export async function runAgentProcess(options: AgentProcessOptions): Promise<RunningAgent> {
+  const logger = options.logger ?? createLogger({ level: options.logLevel ?? 'info', name: options.agentId });
+  const clock = systemClock();
+  const topology = await loadTopology(options.topologyFile);
+  const specs = resolveAgents(topology);
+  const directory = agentDirectory(specs);
+  const spec = directory.get(options.agentId);
+  if (!spec || spec.level === 'coordinator') {
+    throw new UnknownAgentError(
+      options.agentId,
+      specs.filter((s) => s.level !== 'coordinator').map((s) => s.agentId),
+      options.topologyFile,
+    );
+  }
+  const keyPair = readKeyFile(options.keyFile);
+  const credential = readCredentialFile(options.credentialFile);
+  if (credential.claims.agentId !== spec.agentId) {
+    throw new AgentConfigError(`credential ${options.credentialFile} is for ${credential.claims.agentId}, not ${spec.agentId}`, {
+      file: options.credentialFile,
+    });
+  }
+  const trustStore = new TrustStore({ roots: readRoots(options) });
+  const bus = await connectNatsBus({ servers: options.nats, identity: { keyPair, credential }, trustStore, clock, logger: logger.child({ module: 'bus' }) });
+  const revocations = subscribeRevocations(bus, trustStore);
+  const kv = await openLevelKv(join(options.dataDir, 'knowledge'));
+  const rng = seededRng(`${spec.agentId}:${Date.now()}`);
+  const ids = idGenerator(rng, spec.agentId);
+  const decisionEngine = await resolveDecisionEngine({ spec, clock, ids, logger, policies: options.policies ?? 'topology' });
+
+  let collector: Collector | undefined;
+  let detector;
+  if (spec.level === 'nf' && spec.nf) {
+    if (options.csv) collector = csvReplayCollector({ path: options.csv, loop: true });
+    else if (spec.nf.exporter?.url) collector = prometheusCollector({ url: spec.nf.exporter.url, clock, lenient: true });
+    else {
+      throw new AgentConfigError(`NF ${spec.nf.id} has no exporter url in the topology; give one (nfs[].exporter.url) or pass --csv FILE`, { agentId: spec.agentId });
+    }
+    detector = createStatisticalDetector({ metrics: spec.nf.metrics, ...(options.warmup !== undefined ? { warmup: options.warmup } : {}) });
+  }
+
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+  let stopping: Promise<void> | undefined;
+  let trustManager: TrustManager | undefined;
+  const base: AgentOptions = {
+    spec,
+    directory,
+    bus,
+    clock,
+    rng,
+    ids,
+    logger,
+    kv,
+    decisionEngine,
+    actuators: localActuators(spec, directory, options, clock, logger, { keyPair, credentialId: credential.id }),
+    ...(collector ? { collector } : {}),
+    ...(detector ? { detector } : {}),
+    ...(options.samplingMs ? { monitoring: { samplingPeriodMs: options.samplingMs } } : {}),
+    ...(options.coordination ? { coordination: options.coordination } : {}),
+    onControl: (command) => {
+      if (command.command === 'terminate') void running.stop(`terminated by ${command.from}: ${command.reason}`);
+    },
+  };
+  let agent: Agent;
+  if (spec.level === 'domain') {
+    trustManager = await createTrustManager({ clock, self: spec.agentId, logger, kv: await openLevelKv(join(options.dataDir, 'trust')) });
+    agent = await createDomainAgent({ ...base, trustManager });
+  } else {
+    agent = await createAgent(base);
+  }
+  const running: RunningAgent = {
+    agent,
+    bus,
+    done,
+    stop(reason = 'stopped') {
+      stopping ??= (async () => {
+        logger.info({ reason }, 'agent stopping');
+        await agent.stop();
+        revocations.unsubscribe();
+        await trustManager?.close();
+        await bus.drain().catch(() => bus.close());
+        resolveDone();
+      })();
+      return stopping;
+    },
+  };
+  await agent.start();
+  logger.info({ agentId: spec.agentId, level: spec.level }, 'agent started');
+  return running;
+}
