@@ -1,4 +1,5 @@
 import { deepStrictEqual, equal, ok, rejects } from 'node:assert/strict';
+import fc from 'fast-check';
 import { join } from 'node:path';
 import { type KeyValueStore, fromUtf8, memoryKv, SimulatedClock, toHex, utf8 } from '@sliceguard/core';
 import { type AuditRecord, AuditLog, auditRecordHash, nodeEd25519Signer, verifyAuditLog } from '../src/audit.js';
@@ -129,6 +130,47 @@ describe('AuditLog', () => {
     await kv2.put('audit/anchor', utf8(JSON.stringify(anchor)));
     const forged = await verifyAuditLog(kv2, { publicKey });
     deepStrictEqual([forged.firstBroken?.reason, forged.firstBroken?.index], ['anchor_invalid', -1]);
+  });
+
+  it('property: any single alteration, removal (except of the newest) or swap is caught at its position', async () => {
+    const signer = nodeEd25519Signer(seed);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 25 }),
+        fc.nat(),
+        fc.constantFrom('alter', 'remove', 'swap', 'rehash'),
+        async (n, pick, tamper) => {
+          const kv = memoryKv();
+          const a = new AuditLog(new Database(kv), { signer, clock: new SimulatedClock(0) });
+          await fill(a, n);
+          const k = (pick % (n - 1)) + 1; // seq 1..n-1: never the newest
+          const keyOf = (seq: number) => `audit/r/${String(seq).padStart(16, '0')}`;
+          const expected = { alter: 'hash_mismatch', remove: 'sequence_gap', swap: 'sequence_gap', rehash: 'bad_signature' }[tamper];
+          if (tamper === 'alter') {
+            await rewrite(kv, k, (r) => {
+              r.kind = 'policy';
+            });
+          }
+          if (tamper === 'rehash') {
+            await rewrite(kv, k, (r) => {
+              r.data = { forged: true };
+              r.hash = auditRecordHash(r);
+            });
+          }
+          if (tamper === 'remove') await kv.del(keyOf(k));
+          if (tamper === 'swap') {
+            const [x, y] = [await kv.get(keyOf(k)), await kv.get(keyOf(k + 1))];
+            await kv.put(keyOf(k), y!);
+            await kv.put(keyOf(k + 1), x!);
+          }
+          const report = await verifyAuditLog(kv, { publicKey: toHex(signer.publicKey) });
+          equal(report.ok, false);
+          equal(report.firstBroken?.reason, expected);
+          equal(report.firstBroken?.index, k - 1);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('continues the chain after reopening LevelDB', async () => {
