@@ -20,9 +20,10 @@ export interface TrustDefaults {
   baseRate: number;
   /**
    * Prior weight W of the beta/subjective-logic opinion: how many observations the base rate is worth.
-   * Default 8: a newcomer falls below quarantine (0.25) only after 5 net failures (a·W/(k+W) < 0.25
-   * ⇔ k > 4.8), so an honest agent with a 5 % failure rate is quarantined by bad luck with
-   * probability ≈ 0.05⁵ ≈ 3·10⁻⁷, while a consistently malicious one is caught within ~6 interactions.
+   * Default 6. A newcomer falls below quarantine (0.25) after k net failures with a·W/(k+W) < 0.25,
+   * i.e. k ≥ 4: an honest agent failing 5 % of the time is quarantined by bad luck with probability
+   * ≈ 0.05⁴ ≈ 6·10⁻⁶. An agent bad 95 % of the time with g lucky interactions out of n is quarantined
+   * once n > 4g + 0.6·W = 4g + 3.6, i.e. within 20 interactions unless g ≥ 5 (probability ≈ 0.3 %).
    */
   priorWeight: number;
   /** Evidence half-life (the forgetting period). Default 6 h. A TLA's `halfLifeMs` overrides it. */
@@ -116,7 +117,7 @@ export function defaultTrustDefaults(): TrustDefaults {
       },
     },
     baseRate: 0.4,
-    priorWeight: 8,
+    priorWeight: 6,
     halfLifeMs: 6 * 3600_000,
     negativeMemory: 4,
     thresholds: { reduceWeight: 0.6, ignoreReports: 0.5, quarantine: 0.25, revoke: 0.1 },

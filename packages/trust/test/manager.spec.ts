@@ -13,7 +13,8 @@ function ev(subject: string, attribute: TrustEvidence['attribute'], positive: nu
 
 async function setup(defaults: Parameters<typeof createTrustManager>[0]['defaults'] = {}, kv?: KeyValueStore) {
   const clock = new SimulatedClock(1_000_000);
-  const trust = await createTrustManager({ clock, self: 'd1:tsm', defaults: { halfLifeMs: HOUR, ...defaults }, ...(kv ? { kv } : {}) });
+  // the hand-computed values below use W = 8 (a·W = 3.2)
+  const trust = await createTrustManager({ clock, self: 'd1:tsm', defaults: { halfLifeMs: HOUR, priorWeight: 8, ...defaults }, ...(kv ? { kv } : {}) });
   const events: TrustTransitionEvent[] = [];
   trust.onTransition((e) => events.push(e));
   return { clock, trust, events };
@@ -173,7 +174,7 @@ describe('trust manager: thresholds, hysteresis and events', () => {
     const trust = await createTrustManager({
       clock,
       self: 'd1:tsm',
-      defaults: { halfLifeMs: HOUR },
+      defaults: { halfLifeMs: HOUR, priorWeight: 8 },
       onRevoke: (agentId, event) => {
         calls.push(`${agentId}:${event.to}`);
         if (fail) throw new Error('revocation list unreachable');
@@ -263,7 +264,7 @@ describe('trust manager: persistence', () => {
     assert.equal(trust.isQuarantined('d1:nf'), true);
     await trust.close();
 
-    const again = await createTrustManager({ clock, kv, self: 'd1:tsm', defaults: { halfLifeMs: HOUR } });
+    const again = await createTrustManager({ clock, kv, self: 'd1:tsm', defaults: { halfLifeMs: HOUR, priorWeight: 8 } });
     assert.deepEqual(again.list(), before);
     assert.equal(again.isQuarantined('d1:nf'), true);
     assert.deepEqual(again.history(), history);
