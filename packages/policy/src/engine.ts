@@ -107,20 +107,30 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
   const firings = new Map<string, number[]>();
   const resources = new Map<string, Record<string, number>>();
   let cacheKey = '';
-  let cache = new Map<string, Policy[]>();
+  let cache = new Map<string, CandidateIndex>();
   let version = 0;
 
-  const candidates = (set: PolicySet, scope: LoopScope): Map<string, Policy[]> => {
+  /** Policies of this loop by event type, in priority order; those selecting `on.target` indexed by target. */
+  const candidates = (set: PolicySet, scope: LoopScope): Map<string, CandidateIndex> => {
     const key = `${set.version}|${scope.level}|${scope.agentId}`;
     if (key === cacheKey && set.version === version) return cache;
-    const byType = new Map<string, Policy[]>();
-    for (const p of set.policies) {
-      if (!p.enabled || !scopeMatches(p, scope)) continue;
-      const list = byType.get(p.on.event) ?? [];
-      list.push(p);
-      byType.set(p.on.event, list);
+    const byType = new Map<string, CandidateIndex>();
+    const ordered = set.policies.filter((p) => p.enabled && scopeMatches(p, scope));
+    ordered.sort(byPriority);
+    for (const p of ordered) {
+      let index = byType.get(p.on.event);
+      if (!index) {
+        index = { any: [], byTarget: new Map() };
+        byType.set(p.on.event, index);
+      }
+      if (!p.on.target) index.any.push(p);
+      else
+        for (const t of p.on.target) {
+          const list = index.byTarget.get(t);
+          if (list) list.push(p);
+          else index.byTarget.set(t, [p]);
+        }
     }
-    for (const list of byType.values()) list.sort((a, b) => b.priority - a.priority || (a.id < b.id ? -1 : 1));
     cacheKey = key;
     cache = byType;
     version = set.version;
@@ -151,8 +161,11 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
         agentId: context.agentId ?? options.scope?.agentId,
       };
       const set = getSet();
-      const list = candidates(set, scope).get(event.type);
-      if (!list || list.length === 0) return [];
+      const index = candidates(set, scope).get(event.type);
+      if (!index) return [];
+      const targeted = index.byTarget.get(event.target);
+      const list = targeted ? mergeByPriority(index.any, targeted) : index.any;
+      if (list.length === 0) return [];
       let activation: Record<string, unknown> | undefined;
       const matched: Policy[] = [];
       const failed: Decision[] = [];
@@ -295,6 +308,27 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     errors: () => [...failures],
   };
   return engine;
+}
+
+interface CandidateIndex {
+  any: Policy[];
+  byTarget: Map<string, Policy[]>;
+}
+
+function byPriority(a: Policy, b: Policy): number {
+  return b.priority - a.priority || (a.id < b.id ? -1 : 1);
+}
+
+/** Merges two lists already in priority order. */
+function mergeByPriority(a: Policy[], b: Policy[]): Policy[] {
+  if (a.length === 0) return b;
+  const out: Policy[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(byPriority(a[i], b[j]) <= 0 ? a[i++] : b[j++]);
+  while (i < a.length) out.push(a[i++]);
+  while (j < b.length) out.push(b[j++]);
+  return out;
 }
 
 function errorDecision(event: SecurityEvent, p: Policy, message: string, at: number): Decision {

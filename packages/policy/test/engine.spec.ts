@@ -86,6 +86,21 @@ policies:
     assert.equal((await engine.decide(management('scale', { replicas: 2 }), nf(0))).length, 0);
   });
 
+  it('keeps priority order across policies that select a target and those that do not', async () => {
+    const clock = new SimulatedClock();
+    const set = policies(`
+policies:
+  - { id: any-low, on: anomaly, priority: 1, do: [ { action: notify } ] }
+  - { id: nf1-mid, on: { event: anomaly, target: nf1 }, priority: 5, do: [ { action: notify } ] }
+  - { id: any-high, on: anomaly, priority: 9, do: [ { action: notify } ] }
+  - { id: nf2-top, on: { event: anomaly, target: [nf2, nf3] }, priority: 20, do: [ { action: notify } ] }
+`);
+    const engine = createPolicyEngine({ policies: set, clock });
+    assert.deepEqual((await engine.decide(anomaly({ target: 'nf1' }), nf(0))).map((d) => d.policyId), ['any-high', 'nf1-mid', 'any-low']);
+    assert.deepEqual((await engine.decide(anomaly({ target: 'nf3' }), nf(0))).map((d) => d.policyId), ['nf2-top', 'any-high', 'any-low']);
+    assert.deepEqual((await engine.decide(anomaly({ target: 'nf9' }), nf(0))).map((d) => d.policyId), ['any-high', 'any-low']);
+  });
+
   it('returns a policy-error decision (not a silent drop) when a condition fails at run time', async () => {
     const clock = new SimulatedClock();
     const set = policies(`
