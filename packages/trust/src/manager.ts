@@ -289,8 +289,17 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
   }
 
   // ---- records ------------------------------------------------------------------------------------
+  const warnedTlas = new Set<string>();
   function newRecord(id: string, tlaSpec: TlaSpec | undefined, anchor: boolean): AgentRecord {
     const tla = tlaSpec ? resolveTla(tlaSpec, defaults, `tla of ${id}`) : fallbackTla;
+    const key = JSON.stringify(tla.thresholds);
+    if (tla.thresholds.ignoreReports > 0 && defaults.baseRate >= tla.thresholds.ignoreReports && !warnedTlas.has(key)) {
+      warnedTlas.add(key);
+      logger.warn(
+        { agentId: id, baseRate: defaults.baseRate, ignoreReports: tla.thresholds.ignoreReports },
+        'trust: the base rate is not below this TLA\'s ignoreReports threshold, so a fresh identity has its reports counted (whitewashing gains a say); raise thresholds.ignoreReports above the base rate',
+      );
+    }
     const rec: AgentRecord = {
       id,
       tlaSpec,

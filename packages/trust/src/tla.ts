@@ -72,7 +72,9 @@ export function resolveTla(
   }
   const weights = Object.fromEntries(TLA_ATTRIBUTES.map((a) => [a, 0])) as Record<TlaAttribute, number>;
   const required: Partial<Record<TlaAttribute, number>> = {};
-  for (const [name, attr] of Object.entries(source.attributes)) {
+  // a TLA that names no attribute (a topology that sets only thresholds or a location) counts the defaults'
+  const attributes = Object.keys(source.attributes).length > 0 ? source.attributes : defaults.tla.attributes;
+  for (const [name, attr] of Object.entries(attributes)) {
     if (!(TLA_ATTRIBUTES as readonly string[]).includes(name)) {
       fail(`unknown TLA attribute "${name}"; known: ${TLA_ATTRIBUTES.join(', ')}`, `attributes.${name}`, name, where);
     }
@@ -85,7 +87,7 @@ export function resolveTla(
     if (attr.required !== undefined) required[name as TlaAttribute] = unit(attr.required, `attributes.${name}.required`, where);
   }
   const max = Math.max(...Object.values(weights));
-  if (!(max > 0)) fail('a TLA needs at least one attribute with a weight > 0', 'attributes', source.attributes, where);
+  if (!(max > 0)) fail('a TLA needs at least one attribute with a weight > 0', 'attributes', attributes, where);
   for (const a of TLA_ATTRIBUTES) weights[a] /= max;
 
   const given: TlaThresholds = source.thresholds ?? {};

@@ -328,3 +328,18 @@ describe('trust manager: persistence', () => {
 });
 
 export type { TrustManager };
+
+describe('trust manager: TLAs from a topology', () => {
+  it('counts the default attributes when a TLA names none, keeping its thresholds and location', async () => {
+    const { trust, clock } = await setup();
+    trust.register('d1:nf', { tla: { attributes: {}, thresholds: { quarantine: 0.3 }, location: 'FI' } });
+    const snap = trust.snapshot('d1:nf');
+    assert.ok(snap.attributes.every((a) => a.weight === 1));
+    trust.observeLocation('d1:nf', 'FI');
+    assert.equal(trust.evidence('d1:nf').at(-1)?.reason, 'operating in declared location FI');
+    trust.record(ev('d1:nf', 'ssla', 0, 4, clock.now())); // with the compliance observation: 4.2/13 = 0.323
+    assert.equal(trust.isQuarantined('d1:nf'), false);
+    trust.record(ev('d1:nf', 'ssla', 0, 2, clock.now())); // 4.2/15 = 0.28 < 0.3 (the TLA's threshold, not the default 0.25)
+    assert.equal(trust.isQuarantined('d1:nf'), true);
+  });
+});
