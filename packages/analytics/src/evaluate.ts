@@ -10,7 +10,7 @@ import type { DetectionReport } from './scoring.js';
 import { detectionReport } from './scoring.js';
 import type { StatisticalDetectorOptions } from './statistical.js';
 import { createStatisticalDetector } from './statistical.js';
-import type { ThresholdMethod, ThresholdOptions } from './threshold.js';
+import type { Threshold, ThresholdMethod, ThresholdOptions } from './threshold.js';
 import { calibrateThreshold } from './threshold.js';
 
 export type DetectorKind = 'lstm-ae' | 'statistical';
@@ -19,6 +19,8 @@ export const DETECTOR_KINDS: readonly DetectorKind[] = ['lstm-ae', 'statistical'
 export interface EvaluationOptions {
   detector?: DetectorKind;
   threshold?: ThresholdOptions;
+  /** More threshold methods scored on the same training and test scores (reported in `alternatives`). */
+  extraThresholds?: ThresholdOptions[];
   /** LSTM architecture (metrics come from the training file). */
   model?: Omit<LstmAutoencoderInit, 'metrics'>;
   train?: TrainOptions;
@@ -39,6 +41,8 @@ export interface EvaluationResult {
   metrics: string[];
   threshold: { method: ThresholdMethod; adaptive: boolean; initial: number; final: number };
   report: DetectionReport;
+  /** The same scores judged with each of `extraThresholds`. */
+  alternatives: { threshold: { method: ThresholdMethod; adaptive: boolean; initial: number; final: number }; report: DetectionReport }[];
   trainRows: number;
   testRows: number;
   /** Test windows scored (rows − window + 1 for the LSTM, rows for the baseline). */
@@ -93,35 +97,31 @@ async function evaluateLstm(train: MetricsTable, test: MetricsTable, labels: Uin
     const t0 = performance.now();
     const training = options.loadModelDir ? model.metadata : await model.train(train.rows, { ...options.train, signal: options.signal });
     const t1 = performance.now();
-    const threshold = await model.calibrate(train.rows, options.threshold);
+    const { scores: trainScores } = await model.scoreRows(train.rows);
+    const threshold = calibrateThreshold(trainScores, options.threshold);
+    model.threshold = threshold;
     const t2 = performance.now();
     const initial = threshold.value();
     const { scores: windowScores, count } = await model.scoreRows(test.rows);
     const t3 = performance.now();
-    const n = test.rows.length;
-    const scores = new Float64Array(n);
-    const thresholds = new Float64Array(n);
-    const flags = new Uint8Array(n);
-    // window k ends at row k + w − 1; thresholds see the windows in time order
-    for (let k = 0; k < count; k++) {
-      const { threshold: th, anomalous } = threshold.observe(windowScores[k]);
-      const row = k + w - 1;
-      scores[row] = windowScores[k];
-      thresholds[row] = th;
-      flags[row] = anomalous ? 1 : 0;
-    }
-    for (let row = 0; row < w - 1; row++) {
-      scores[row] = scores[w - 1];
-      thresholds[row] = thresholds[w - 1];
-      flags[row] = flags[w - 1];
-    }
     if (options.saveModelDir) await saveModel(model, options.saveModelDir);
+    // window k ends at row k + w − 1; the first w − 1 rows take the first window's verdict
+    const rowOf = (row: number): number => Math.max(0, row - w + 1);
+    const { scores, thresholds, flags } = judge(windowScores, test.rows.length, rowOf, threshold);
+    const n = test.rows.length;
+    const alternatives = (options.extraThresholds ?? []).map((opts) => {
+      const t = calibrateThreshold(trainScores, opts);
+      const start = t.value();
+      const j = judge(windowScores, n, rowOf, t);
+      return { threshold: { method: t.method, adaptive: t.adaptive, initial: start, final: t.value() }, report: detectionReport(labels, j.flags, j.scores) };
+    });
     return {
       detector: 'lstm-ae',
       backend: model.backend,
       metrics: [...train.metrics],
       threshold: { method: threshold.method, adaptive: threshold.adaptive, initial, final: threshold.value() },
       report: detectionReport(labels, flags, scores),
+      alternatives,
       trainRows: train.rows.length,
       testRows: n,
       testWindows: count,
@@ -160,19 +160,20 @@ async function evaluateStatistical(train: MetricsTable, test: MetricsTable, labe
   for (let i = 0; i < train.rows.length; i++) detector.pushSync({ at: i, values: toValues(train.metrics, train.rows[i]) });
   const t1 = performance.now();
   const n = test.rows.length;
-  const scores = new Float64Array(n);
-  const thresholds = new Float64Array(n);
-  const flags = new Uint8Array(n);
+  const rawScores = new Float64Array(n);
   const offset = train.rows.length;
   for (let i = 0; i < n; i++) {
     const v = detector.pushSync({ at: offset + i, values: toValues(test.metrics, test.rows[i]) });
-    const score = v?.score ?? 0;
-    const { threshold: th, anomalous } = threshold.observe(score);
-    scores[i] = score;
-    thresholds[i] = th;
-    flags[i] = anomalous ? 1 : 0;
+    rawScores[i] = v?.score ?? 0;
   }
   const t2 = performance.now();
+  const { scores, thresholds, flags } = judge(rawScores, n, (row) => row, threshold);
+  const alternatives = (options.extraThresholds ?? []).map((opts) => {
+    const t = calibrateThreshold(trainScores, opts);
+    const start = t.value();
+    const j = judge(rawScores, n, (row) => row, t);
+    return { threshold: { method: t.method, adaptive: t.adaptive, initial: start, final: t.value() }, report: detectionReport(labels, j.flags, j.scores) };
+  });
   logger.info({ detector: detector.name, threshold: initial }, 'analytics: statistical baseline evaluated');
   return {
     detector: 'statistical',
@@ -180,6 +181,7 @@ async function evaluateStatistical(train: MetricsTable, test: MetricsTable, labe
     metrics: [...train.metrics],
     threshold: { method: threshold.method, adaptive: threshold.adaptive, initial, final: threshold.value() },
     report: detectionReport(labels, flags, scores),
+    alternatives,
     trainRows: train.rows.length,
     testRows: n,
     testWindows: n,
@@ -192,6 +194,30 @@ async function evaluateStatistical(train: MetricsTable, test: MetricsTable, labe
     thresholds,
     flags,
   };
+}
+
+/**
+ * Judges window scores in time order with a threshold (adaptive ones update as they go) and maps
+ * them to rows: row r takes window rowOf(r)'s score and verdict.
+ */
+function judge(windowScores: ArrayLike<number>, rows: number, rowOf: (row: number) => number, threshold: Threshold): { scores: Float64Array; thresholds: Float64Array; flags: Uint8Array } {
+  const wThresholds = new Float64Array(windowScores.length);
+  const wFlags = new Uint8Array(windowScores.length);
+  for (let k = 0; k < windowScores.length; k++) {
+    const { threshold: th, anomalous } = threshold.observe(windowScores[k]);
+    wThresholds[k] = th;
+    wFlags[k] = anomalous ? 1 : 0;
+  }
+  const scores = new Float64Array(rows);
+  const thresholds = new Float64Array(rows);
+  const flags = new Uint8Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const k = rowOf(r);
+    scores[r] = windowScores[k];
+    thresholds[r] = wThresholds[k];
+    flags[r] = wFlags[k];
+  }
+  return { scores, thresholds, flags };
 }
 
 function toValues(metrics: readonly string[], row: Float64Array): Record<string, number> {

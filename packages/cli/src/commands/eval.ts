@@ -86,6 +86,10 @@ function human(r: EvaluationResult, files: { train: string; test: string }): str
     `  precision ${f3(p.pointAdjusted.precision)}  recall ${f3(p.pointAdjusted.recall)}  F1 ${f3(p.pointAdjusted.f1)}            (point-adjusted)`,
     `  event recall ${f3(p.eventRecall)} (${p.detectedEvents}/${p.events})  composite F1 ${f3(p.compositeF1)}`,
     `  mean detection delay ${p.meanDetectionDelayRows === null ? 'n/a' : `${p.meanDetectionDelayRows.toFixed(1)} rows`}   ROC-AUC ${f3(p.rocAuc)}`,
+    ...r.alternatives.map(
+      (a) =>
+        `  with threshold ${a.threshold.method} (${a.threshold.initial.toPrecision(6)}): F1 ${f3(a.report.f1)}  point-adjusted F1 ${f3(a.report.pointAdjusted.f1)}  composite F1 ${f3(a.report.compositeF1)}  delay ${a.report.meanDetectionDelayRows === null ? 'n/a' : a.report.meanDetectionDelayRows.toFixed(1)}`,
+    ),
     `  training ${r.trainingSeconds.toFixed(1)} s${r.loadedFrom ? ` (saved model ${r.loadedFrom})` : ''} (+${r.calibrationSeconds.toFixed(1)} s threshold calibration)   inference ${r.inferenceMsPerWindow.toFixed(3)} ms/window`,
   ].join('\n');
 }
@@ -99,7 +103,7 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--test <file>', 'test CSV with the same columns')
     .requiredOption('--labels <file>', 'labels CSV: one 0/1 column, one row per test row')
     .option('--detector <name>', `${DETECTOR_KINDS.join(' | ')}`, 'lstm-ae')
-    .option('--threshold <method>', `${THRESHOLD_METHODS.join(' | ')} (p99: the paper's static 99th percentile)`, 'p99')
+    .option('--threshold <methods>', `${THRESHOLD_METHODS.join(' | ')} (p99: the paper's static 99th percentile); a comma list scores the same run with each (the first drives --scores-out and --save-model)`, 'p99')
     .option('--quantile <q>', 'quantile for p99/rolling (default 0.99)')
     .option('--risk <p>', 'pot/spot: exceedance probability of the threshold (default 1e-3)')
     .option('--json', 'print the result as JSON')
@@ -122,7 +126,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--verbose', 'log every epoch')
     .action(async (opts: EvalOptions) => {
       const detector = oneOf<DetectorKind>('detector', opts.detector, DETECTOR_KINDS);
-      const method = oneOf<ThresholdMethod>('threshold', opts.threshold, THRESHOLD_METHODS);
+      const [method, ...extra] = opts.threshold.split(',').map((m) => oneOf<ThresholdMethod>('threshold', m.trim(), THRESHOLD_METHODS));
       const backend = oneOf<BackendPreference>('backend', opts.backend, ['auto', ...BACKEND_NAMES]);
       const gaps = oneOf<GapPolicy>('gaps', opts.gaps, ['error', 'ffill', 'zero']);
       const units = opts.units?.split(',').map((u) => int('units', u.trim()) as number);
@@ -137,6 +141,7 @@ export function register(program: Command, ctx: CliContext): void {
         saveModelDir: opts.saveModel,
         loadModelDir: opts.model,
         threshold: { method, quantile: num('quantile', opts.quantile), risk: num('risk', opts.risk) },
+        extraThresholds: extra.map((m) => ({ method: m, quantile: num('quantile', opts.quantile), risk: num('risk', opts.risk) })),
         model: { window: int('window', opts.window), encoderUnits: units, learningRate: num('learning-rate', opts.learningRate), seed: int('seed', opts.seed) },
         train: {
           epochs: int('epochs', opts.epochs),
