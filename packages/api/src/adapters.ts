@@ -11,7 +11,7 @@ export interface RecordSource<T> {
 }
 
 /** Serves /v1/incidents from an incidents repository (newest first, status filter applied while reading). */
-export function incidentsFromRepository(repo: RecordSource<IncidentView & { status?: string }>): IncidentsProvider {
+export function incidentsFromRepository(repo: RecordSource<IncidentView>): IncidentsProvider {
   return {
     async list({ status, since, limit }) {
       const out: IncidentView[] = [];

@@ -1,7 +1,10 @@
 import type { ActionOutcome, ActionType, Decision } from '@sliceguard/core';
 
 /**
- * What an agent or coordinator exposes over HTTP. Every provider is optional: an NF agent has no
+ * What an agent or coordinator exposes over HTTP. The view types name the fields the API documents;
+ * they have no index signatures, so records of other packages (interfaces with more fields) can be
+ * returned as they are — every field is served.
+ * Every provider is optional: an NF agent has no
  * models, a coordinator has no incidents; routes of an absent provider answer 404
  * API_ERR_FEATURE_UNAVAILABLE. Providers throw SliceguardErrors (NotFoundError, ConflictError,
  * their own package errors) to refuse; the API maps them to the error format.
@@ -29,7 +32,6 @@ export interface LoopStatus {
   /** By stage: `ms`, `ae`, `de`, `es`. */
   stageTimings: Record<string, StageTiming>;
   config?: Record<string, unknown>;
-  [extra: string]: unknown;
 }
 
 export interface AgentStatus {
@@ -37,7 +39,8 @@ export interface AgentStatus {
   role: 'agent' | 'coordinator';
   startedAt: number;
   loops: LoopStatus[];
-  [extra: string]: unknown;
+  domain?: string;
+  version?: string;
 }
 
 export interface StatusProvider {
@@ -49,9 +52,10 @@ export interface ReadinessProvider {
   readiness(): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> }>;
 }
 
+/** An incident as the store keeps it (IncidentRecord): all its fields are served as they are. */
 export interface IncidentView {
   id: string;
-  [field: string]: unknown;
+  status?: string;
 }
 
 export interface IncidentsProvider {
@@ -75,7 +79,7 @@ export interface TrustScoreView {
   quarantined: boolean;
   uncertainty?: number;
   attributes?: Record<string, number>;
-  [extra: string]: unknown;
+  status?: string;
 }
 
 export interface TrustProvider {
@@ -86,13 +90,21 @@ export interface TrustProvider {
 export interface ModelView {
   modelId: string;
   version: number;
-  [extra: string]: unknown;
+  updatedAt?: number;
+  parameters?: number;
+  round?: number;
 }
 
 export interface RoundView {
   round: number;
   status: string;
-  [extra: string]: unknown;
+  modelId?: string;
+  startedAt?: number;
+  endedAt?: number;
+  participants?: number;
+  accepted?: number;
+  rejected?: number;
+  aggregator?: string;
 }
 
 export interface ModelsProvider {
@@ -106,7 +118,8 @@ export interface PolicyView {
   version: number;
   sha256: string;
   text?: string;
-  [extra: string]: unknown;
+  updatedAt?: number;
+  author?: string;
 }
 
 export interface PoliciesProvider {

@@ -139,7 +139,8 @@ describe('buildAgentApp', () => {
 
     it('models and rounds', async () => {
       equal((await app.inject('/v1/models')).json()[0].version, 3);
-      equal((await app.inject('/v1/rounds?limit=5')).json()[0].limit, 5);
+      equal((await app.inject('/v1/rounds?limit=5')).json()[0].participants, 8);
+      deepStrictEqual(fake.calls.at(-1)?.args[0], { limit: 5 });
       equal((await app.inject('/v1/rounds/3')).json().status, 'completed');
       equal((await app.inject('/v1/rounds/4')).statusCode, 404);
       equal((await app.inject('/v1/rounds/x')).statusCode, 400);

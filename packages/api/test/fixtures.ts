@@ -44,7 +44,10 @@ export function fakeProviders() {
     },
     models: {
       models: async () => [{ modelId: 'lstm-ae', version: 3 }],
-      rounds: async (q) => [{ round: 3, status: 'completed', limit: q.limit }],
+      rounds: async (q) => {
+        calls.push({ op: 'rounds', args: [q] });
+        return [{ round: 3, status: 'completed', participants: 8 }];
+      },
       round: async (r) => (r === 3 ? { round: 3, status: 'completed' } : undefined),
     },
     policies: {

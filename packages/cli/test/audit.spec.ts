@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromUtf8, SimulatedClock, toHex, utf8 } from '@sliceguard/core';
+import { buildAgentApp, decisionsFromRepositories, incidentsFromRepository } from '@sliceguard/api';
 import { nodeEd25519Signer, openLevelKv, openStore } from '@sliceguard/store';
 import { main } from '../src/main.js';
 
@@ -108,6 +109,62 @@ describe('sliceguard audit', () => {
     equal(records[0].seq, 8);
     const human = await run('audit', 'show', '--data-dir', dir, '--limit', '1');
     ok(human.out.startsWith('#1 '), human.out);
+  });
+});
+
+describe('store + API wiring', () => {
+  it('serves incidents from LevelDB and audits operator requests into the verifiable log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-cli-wiring-'));
+    const signer = nodeEd25519Signer(new Uint8Array(32).fill(5));
+    try {
+      const clock = new SimulatedClock(1_700_000_000_000);
+      const store = await openStore(dir, { clock, audit: { signer } });
+      await store.incidents.put({
+        id: 'inc-1',
+        agentId: 'd1:amf-1',
+        level: 'nf',
+        kind: 'signaling_ddos',
+        target: 'amf-1',
+        severity: 0.9,
+        status: 'open',
+        openedAt: 5,
+        updatedAt: 5,
+        events: [],
+        decisionIds: [],
+        actionIds: [],
+      });
+      const app = await buildAgentApp({
+        agentId: 'd1:amf-1',
+        clock,
+        providers: {
+          incidents: incidentsFromRepository(store.incidents),
+          decisions: decisionsFromRepositories(store.decisions, store.outcomes),
+          mitigation: { mitigate: async (r) => ({ id: 'act-1', type: r.type, target: r.target, status: 'succeeded', at: clock.now() }) },
+        },
+        auth: { tokens: [{ token: 'wiring-token-0123456789', principal: 'ops', scopes: ['*'] }] },
+        audit: (e) => store.audit!.append(e),
+      });
+      const list = await app.inject('/v1/incidents?status=open');
+      equal(list.json()[0].id, 'inc-1');
+      const m = await app.inject({
+        method: 'POST',
+        url: '/v1/mitigations',
+        headers: { authorization: 'Bearer wiring-token-0123456789' },
+        payload: { type: 'block', target: '10.0.0.66', reason: 'flood source' },
+      });
+      equal(m.statusCode, 200, m.body);
+      await app.close();
+      await store.close();
+      const verify = await run('audit', 'verify', '--data-dir', dir, '--public-key', toHex(signer.publicKey), '--json');
+      equal(verify.code, 0, verify.out + verify.err);
+      equal(JSON.parse(verify.out).checked, 1);
+      const shown = JSON.parse((await run('audit', 'show', '--data-dir', dir, '--json')).out);
+      equal(shown[0].kind, 'operator_request');
+      equal(shown[0].actor, 'ops');
+      equal(shown[0].data.body.target, '10.0.0.66');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
