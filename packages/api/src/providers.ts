@@ -1,13 +1,12 @@
 import type { ActionOutcome, ActionType, Decision } from '@sliceguard/core';
 
 /**
- * What an agent or coordinator exposes over HTTP. The view types name the fields the API documents;
- * they have no index signatures, so records of other packages (interfaces with more fields) can be
- * returned as they are — every field is served.
- * Every provider is optional: an NF agent has no
+ * What an agent or coordinator exposes over HTTP. Every provider is optional: an NF agent has no
  * models, a coordinator has no incidents; routes of an absent provider answer 404
  * API_ERR_FEATURE_UNAVAILABLE. Providers throw SliceguardErrors (NotFoundError, ConflictError,
- * their own package errors) to refuse; the API maps them to the error format.
+ * their own package errors) to refuse; the API maps them to the error format. The view types name
+ * the fields the API documents and have no index signatures, so records of other packages
+ * (interfaces with more fields) can be returned as they are — every field is served.
  */
 
 /** Who made an authenticated request (from a bearer token or a signed request). */
