@@ -87,3 +87,14 @@ export { bridgeCrossDomain, combineDomainModels } from './cross-domain.js';
 export type { CombinedModel, CrossDomainBridge, CrossDomainBridgeOptions, DomainContribution } from './cross-domain.js';
 export { directionEvidence, REJECT_EVIDENCE, screenRound } from './screening.js';
 export type { ScreenedUpdate, ScreeningOptions, ScreeningResult } from './screening.js';
+export { ATTACKS, DEFAULT_DEFENSES, DEFAULT_GROUPS, evaluateFederation, poisoningTable } from './evaluate.js';
+export type {
+  AttackKind,
+  DatasetGroup,
+  Defense,
+  F1Summary,
+  FederationEvaluationOptions,
+  FederationEvaluationReport,
+  GroupReport,
+  PoisoningCell,
+} from './evaluate.js';
