@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/main.js';
@@ -27,6 +27,25 @@ describe('cli: policy', () => {
     const r = await run('policy', 'check', example('vcdn'), example('embb'), example('multi-domain'));
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /^ok: 19 policies in 3 file\(s\)/m);
+  });
+
+  it('check --topology checks the files a topology references and warns about policies no loop runs', async () => {
+    const ok = await run('policy', 'check', '--topology', join(root, 'topology/examples/embb-5g.yaml'));
+    assert.equal(ok.code, 0, ok.out + ok.err);
+    assert.match(ok.out, /ok: 6 policies in 1 file\(s\)/);
+    assert.doesNotMatch(ok.out, /warning/);
+    const dir = await mkdtemp(join(tmpdir(), 'sg-policy-topo-'));
+    try {
+      const topo = (await readFile(join(root, 'topology/examples/vcdn-edge.yaml'), 'utf8')).replace('policies: [policies/vcdn.yaml]', `policies: [${join(root, 'topology/examples/policies/embb.yaml')}]`);
+      await writeFile(join(dir, 'topo.yaml'), topo);
+      const r = await run('policy', 'check', '--topology', join(dir, 'topo.yaml'), '--json');
+      const report = JSON.parse(r.out);
+      assert.equal(report.ok, true);
+      const dead = report.issues.filter((i: { severity: string }) => i.severity === 'warning');
+      assert.ok(dead.some((i: { message: string }) => /policy "embb-cn-scale-out" applies to no loop/.test(i.message)), r.out);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('check reports a malformed file with file:line:column, field and hint, and exits 1', async () => {

@@ -115,7 +115,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     const key = `${set.version}|${scope.level}|${scope.agentId}`;
     if (key === cacheKey && set.version === version) return cache;
     const byType = new Map<string, CandidateIndex>();
-    const ordered = set.policies.filter((p) => p.enabled && scopeMatches(p, scope));
+    const ordered = set.policies.filter((p) => p.enabled && policyAppliesTo(p, scope));
     ordered.sort(byPriority);
     for (const p of ordered) {
       let index = byType.get(p.on.event);
@@ -343,7 +343,8 @@ function errorDecision(event: SecurityEvent, p: Policy, message: string, at: num
   };
 }
 
-function scopeMatches(p: Policy, loop: LoopScope): boolean {
+/** True when the policy's scope selects this loop (every scope key it sets matches). */
+export function policyAppliesTo(p: Policy, loop: LoopScope): boolean {
   const s = p.scope;
   const has = (list: readonly string[] | undefined, v: string | undefined): boolean => !list || (v !== undefined && list.includes(v));
   return (

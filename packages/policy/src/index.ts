@@ -24,6 +24,7 @@ export {
   type PolicyEngineOptions,
   type PolicyEngineStats,
   type PolicyEvaluationFailure,
+  policyAppliesTo,
   triggerMatches,
 } from './engine.js';
 export {

@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { AGENT_LEVELS, type AgentLevel, type DecisionContext, InvalidInputError, type SecurityEvent, systemClock } from '@sliceguard/core';
+import { loadTopology, resolveAgents } from '@sliceguard/topology';
 import {
   checkPolicies,
   createPolicyEngine,
   loadPolicies,
+  policyAppliesTo,
   type PolicyCheckReport,
   type PolicyConflict,
   type PolicyIssue,
@@ -53,10 +55,43 @@ export function register(program: Command, ctx: CliContext): void {
   policy
     .command('check')
     .description('validate policy files and detect conflicts between them (exit 1 on errors or unresolved conflicts)')
-    .argument('<files...>', 'policy YAML files, checked together')
+    .argument('[files...]', 'policy YAML files, checked together')
+    .option('--topology <file>', "also check every policy file the topology references, and warn about policies that apply to none of its loops")
     .option('--json', 'print the report as JSON')
-    .action(async (files: string[], opts: { json?: boolean }) => {
+    .action(async (given: string[], opts: { topology?: string; json?: boolean }) => {
+      const files = [...given];
+      const topology = opts.topology ? await loadTopology(opts.topology) : undefined;
+      const agents = topology ? resolveAgents(topology).filter((a) => a.level !== 'coordinator') : [];
+      for (const a of agents) for (const f of a.policies) if (!files.includes(f)) files.push(f);
+      if (files.length === 0) throw new InvalidInputError('give policy files, or --topology with a topology that references policy files');
       const report = await checkPolicies(files);
+      if (topology && report.ok) {
+        const set = await loadPolicies(files);
+        for (const p of set.policies) {
+          const used = agents.some(
+            (a) =>
+              a.policies.includes(p.location.file) &&
+              policyAppliesTo(p, {
+                agentId: a.agentId,
+                level: a.level as AgentLevel,
+                domain: a.domain,
+                slice: a.slice,
+                subslice: a.subslice?.id,
+                subsliceKind: a.subslice?.kind,
+                nfType: a.nf?.type,
+              }),
+          );
+          if (!used) {
+            report.issues.push({
+              ...p.location,
+              path: `${p.location.path}.scope`,
+              message: `policy "${p.id}" applies to no loop of ${opts.topology} that loads this file`,
+              hint: 'check its scope (level, subsliceKind, nfType…) against the topology, or attach the file where it is meant to run',
+              severity: 'warning',
+            });
+          }
+        }
+      }
       emit(ctx, opts.json, report, () => human(report));
       if (!report.ok) ctx.setExitCode(1);
     });
