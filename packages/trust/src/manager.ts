@@ -99,6 +99,9 @@ interface AgentRecord {
   revocationPending: boolean;
   /** Referral trust: how often this agent's ratings agreed / disagreed with confident direct evidence. */
   referral: DecayingCounts;
+  /** Bumped on every change of attribute evidence or TLA (memoises the direct score per instant). */
+  version: number;
+  direct?: { now: number; version: number; value: DirectScore };
   evidence: { seq: number; evidence: TrustEvidence }[];
   history: { seq: number; event: TrustTransitionEvent }[];
 }
@@ -114,6 +117,13 @@ interface PersistedAgent {
   heldUntil?: Partial<Record<TrustAction, number>>;
   revocationPending: boolean;
   referral?: DecayingCounts;
+}
+
+interface DirectScore {
+  direct: number;
+  uncertainty: number;
+  mass: number;
+  breaches: TlaAttribute[];
 }
 
 interface ScoreParts {
@@ -311,6 +321,7 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
       heldUntil: {},
       revocationPending: false,
       referral: { r: 0, s: 0, at: clock.now() },
+      version: 0,
       evidence: [],
       history: [],
     };
@@ -378,7 +389,15 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
    * The direct opinion: attribute evidence fused by TLA weight (each observation counts its
    * attribute's normalised weight), then capped by the expectation of any breached required attribute.
    */
-  function directScore(rec: AgentRecord, now: number): { direct: number; uncertainty: number; mass: number; breaches: TlaAttribute[] } {
+  function directScore(rec: AgentRecord, now: number): DirectScore {
+    const hit = rec.direct;
+    if (hit && hit.now === now && hit.version === rec.version) return hit.value;
+    const value = computeDirect(rec, now);
+    rec.direct = { now, version: rec.version, value };
+    return value;
+  }
+
+  function computeDirect(rec: AgentRecord, now: number): DirectScore {
     let r = 0;
     let s = 0;
     let cap = 1;
@@ -735,6 +754,7 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
     const positive = quarantined ? ev.positive * defaults.probationWeight : ev.positive;
     const stored = rec.attributes[ev.attribute] ?? { r: 0, s: 0, at: now };
     rec.attributes[ev.attribute] = addEvidence(stored, positive, ev.negative, ev.at, now, memoryOf(rec));
+    rec.version++;
     seq++;
     const entry = { seq, evidence: { ...ev } };
     rec.evidence.push(entry);
@@ -824,6 +844,7 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
       if (existing) {
         if (opts.tla) {
           existing.tla = resolveTla(opts.tla, defaults, `tla of ${agentId}`);
+          existing.version++;
           existing.tlaSpec = opts.tla;
         }
         if (opts.anchor !== undefined) existing.anchor = opts.anchor;
@@ -1008,6 +1029,7 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
       for (const a of TLA_ATTRIBUTES) {
         const c = rec.attributes[a];
         if (c) rec.attributes[a] = { ...countsAt(c, now, memoryOf(rec)), s: 0, at: now };
+        rec.version++;
       }
       rec.heldUntil = {};
       const about = ratingsAbout.get(agentId);
