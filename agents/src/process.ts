@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Actuator, Logger } from '@sliceguard/core';
+import type { Actuator, Logger, StreamingDetector } from '@sliceguard/core';
 import { createLogger, idGenerator, seededRng, systemClock } from '@sliceguard/core';
 import { createStatisticalDetector } from '@sliceguard/analytics';
 import { connectNatsBus, subscribeRevocations } from '@sliceguard/bus';
@@ -150,7 +150,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
   const decisionEngine = await resolveDecisionEngine({ spec, clock, ids, logger, policies: options.policies ?? 'topology' });
 
   let collector: Collector | undefined;
-  let detector;
+  let detector: StreamingDetector | undefined;
   if (spec.level === 'nf' && spec.nf) {
     if (options.csv) collector = csvReplayCollector({ path: options.csv, loop: true });
     else if (spec.nf.exporter?.url) collector = prometheusCollector({ url: spec.nf.exporter.url, clock, lenient: true });

@@ -102,7 +102,19 @@ export function defaultDecisionEngine(level: AgentLevel, options: DefaultDecisio
           ],
         };
       }
-      if (mode === 'aggregate' && (kind === 'volumetric' || kind === 'connection_exhaustion')) {
+      const trafficKind = kind === 'volumetric' || kind === 'connection_exhaustion';
+      if (mode === 'per_flow' && trafficKind) {
+        // Finer statistics name no offending source: a fortuitous event (flash crowd), not an attack.
+        return {
+          rule: 'builtin-nf-dismiss-fortuitous',
+          reason: `per-flow statistics show no heavy hitter behind the ${kind} anomaly: fortuitous event`,
+          actions: [
+            { type: 'notify', target: event.target, params: { classification: 'fortuitous', kind } },
+            { type: 'reconfigure_monitoring', target: ctx.agentId, params: { mode: 'aggregate' } },
+          ],
+        };
+      }
+      if (mode === 'aggregate' && trafficKind) {
         return {
           rule: 'builtin-nf-refine-monitoring',
           reason: `coarse ${kind} anomaly without sources: switch to per-flow statistics`,
