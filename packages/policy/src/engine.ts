@@ -192,6 +192,9 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
       for (const p of matched) {
         const decisionId = `${event.id}/${p.id}`;
         let actions: ActionRequest[];
+        // templates may call contribution() / trust() too: point the policy's CEL slot at this event
+        p.runtime.slot.contributions = activation!.__contributions as Record<string, number>;
+        p.runtime.slot.trust = context.trust;
         try {
           actions = buildActions(p, event, activation!, decisionId, scope.agentId ?? context.agentId, now);
         } catch (err) {

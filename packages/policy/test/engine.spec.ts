@@ -86,6 +86,22 @@ policies:
     assert.equal((await engine.decide(management('scale', { replicas: 2 }), nf(0))).length, 0);
   });
 
+  it('templates see the current event in contribution() and trust(), also without a condition', async () => {
+    const clock = new SimulatedClock();
+    const set = policies(`
+policies:
+  - id: share
+    on: anomaly
+    do: [ { action: notify, params: { share: "\${contribution('cpu_usage')}", trust: "\${trust(event.source)}" } } ]
+`);
+    const engine = createPolicyEngine({ policies: set, clock });
+    const trust: TrustView = { score: (id) => (id === 'd:a' ? 0.25 : 0.75), weight: () => 1, isQuarantined: () => false };
+    const [a] = await engine.decide(anomaly({ source: 'd:a', contributors: [['cpu_usage', 0.6]] }), { ...nf(0), trust });
+    const [b] = await engine.decide(anomaly({ source: 'd:b', contributors: [['cpu_usage', 0.1]] }), { ...nf(0), trust });
+    assert.deepEqual([a.actions[0].params.share, a.actions[0].params.trust], [0.6, 0.25]);
+    assert.deepEqual([b.actions[0].params.share, b.actions[0].params.trust], [0.1, 0.75]);
+  });
+
   it('keeps priority order across policies that select a target and those that do not', async () => {
     const clock = new SimulatedClock();
     const set = policies(`
