@@ -77,6 +77,23 @@ describe('trust manager over a signed bus (LocalBus)', () => {
     await w.close();
   });
 
+  it('optionally counts verified traffic as positive message_validity evidence, one observation per sender per period', async () => {
+    const w = await world();
+    const detach = w.trust.attachToBus(w.tsmBus, { domain: 'd1', rejections: false, validMessages: { pattern: 'sg.d1.>', intervalMs: 10_000 } });
+    for (let i = 0; i < 5; i++) await w.nfBus.publishJson('sg.d1.a.ran.gnb-1.telemetry', { i });
+    await w.settle();
+    assert.equal(w.trust.evidence('d1:gnb-1').length, 0);
+    await w.clock.advance(10_000);
+    const got = w.trust.evidence('d1:gnb-1');
+    assert.equal(got.length, 1);
+    assert.deepEqual([got[0]?.attribute, got[0]?.positive, got[0]?.reason], ['message_validity', 1, '5 verified message(s)']);
+    await w.clock.advance(10_000);
+    assert.equal(w.trust.evidence('d1:gnb-1').length, 1, 'no traffic, no evidence');
+    detach();
+    await w.close();
+    assert.equal(w.clock.pendingTimers, 0);
+  });
+
   it('stops listening once detached', async () => {
     const w = await world();
     w.detach();
