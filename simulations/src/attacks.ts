@@ -189,9 +189,11 @@ export function flashCrowd(rng: Rng, runStartMs: number, o: FlashCrowdOptions) {
   const sources = Array.from({ length: n }, (_, i) => `${prefix}.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`);
   return windowed('flash-crowd', 'legit', o, runStartMs, sources, (_nf, intensity, dtMs) => {
     const dt = dtMs / 1000;
+    // aggregate Poisson arrivals shared evenly: new viewers behave like the others
+    const perViewer = poisson(rng, (o.rpsPerViewer ?? 0.6) * intensity * n * dt) / dt / n;
     return sources.map((source) => {
       const f = emptyFlow(source, 'legit', o.id);
-      f.rps = poisson(rng, (o.rpsPerViewer ?? 0.6) * intensity * dt) / dt;
+      f.rps = perViewer;
       f.hitProbability = 0.95;
       f.reqBytes = 350;
       f.respBytes = 400_000;

@@ -35,3 +35,4 @@ export type { Check, RunInfo, SimulationReport } from './report/model.js';
 export { type RunScenarioOptions, runScenario, type ScenarioResult } from './runner.js';
 export { findScenario, SCENARIO_NAMES, SCENARIOS, type ScenarioContext, type ScenarioDefinition, type ScenarioSetup } from './scenarios.js';
 export { createProgressReporter, type ProgressReporter } from './progress.js';
+export { type AgentsLayerOptions, agentsSecurityLayer, feedCollector, RecordedDetector } from './agents-layer.js';

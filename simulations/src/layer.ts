@@ -32,6 +32,8 @@ export interface SecurityLayerContext {
   trainingEndMs: number;
   rng: Rng;
   logger: Logger;
+  /** The detector the scenario asks for (a layer may override it). */
+  detector: 'lstm' | 'statistical';
 }
 
 /**

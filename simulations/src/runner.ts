@@ -80,6 +80,7 @@ export async function runScenario(scenario: string | ScenarioDefinition, options
     trainingEndMs: setup.trainingMs,
     rng: engine.fork('security'),
     logger,
+    detector: def.detector ?? 'statistical',
   });
 
   for (const fault of setup.faults ?? []) {

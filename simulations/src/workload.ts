@@ -86,11 +86,13 @@ export function httpUsers(rng: Rng, options: HttpUsersOptions): TrafficGenerator
       if (!pattern) return [];
       const rate = mean * pattern.factor(now);
       const dt = dtMs / 1000;
+      // Poisson arrivals in aggregate, shared by the users in proportion to their (fixed) appetite:
+      // per-user rates stay smooth, as a flow probe averaging over its interval sees them
+      const perSecond = poisson(rng, rate * dt) / dt;
       const out: Flow[] = [];
       for (let i = 0; i < n; i++) {
-        const lambda = (rate * weights[i] * dt) / total;
         const flow = emptyFlow(sources[i], 'legit', this.id);
-        flow.rps = poisson(rng, lambda) / dt;
+        flow.rps = (perSecond * weights[i]) / total;
         flow.hitProbability = options.hitProbability ?? 0.92;
         flow.reqBytes = 350;
         flow.respBytes = options.respBytes ?? 400_000;

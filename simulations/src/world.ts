@@ -139,17 +139,19 @@ export class World implements MetricFeed {
     const r = this.runtime(nf);
     const now = this.options.engine.now();
     const windowMs = options.windowMs ?? this.tickMs;
-    const recent = r.history.filter((h) => h.at > now - windowMs);
+    // ticks and loop timers due at the same instant fire in either order: count the tick at the window's edge
+    let recent = r.history.filter((h) => h.at >= now - windowMs && h.at <= now);
+    if (recent.length === 0 && r.history.length > 0) recent = [r.history[r.history.length - 1]];
     const names = options.metrics ?? r.spec.metrics;
     const values: Record<string, number> = {};
     for (const name of names) {
-      if (recent.length === 0) continue;
+      if (recent.length === 0 || !r.spec.metrics.includes(name)) continue;
       let sum = 0;
       for (const h of recent) sum += h.metrics[name] ?? 0;
       values[name] = sum / recent.length;
     }
     const sample: FeedSample = { at: now, values };
-    if (options.perFlow) sample.flows = r.lastFlows ? topFlows(r.lastFlows.build(), r.lastFlows.keys, 10) : [];
+    if (options.perFlow) sample.flows = r.lastFlows ? topFlows(r.lastFlows.build(), r.lastFlows.keys, 25) : [];
     return sample;
   }
 

@@ -221,36 +221,31 @@ export function createHttpModel(ctx: ModelContext, overrides: Partial<HttpModelP
       // --- per-flow statistics and forwarding
       const forward: Forward[] = [];
       const chain = ctx.nf.chain ?? [];
-      const upstream = new Map<string, Flow>();
       let bytesOut = 0;
       for (const f of input.flows) {
         const served = f.slow ? 0 : f.rps * (1 - linkLoss) * servedShare;
         bytesOut += served * f.respBytes;
         if (served > 0 && chain.length > 0) {
-          // the NF proxies to the next hop with its own address: one upstream flow per class and generator
+          // proxied to the next hop; the client address travels along (X-Forwarded-For)
           const fraction = p.forwardLegit * f.hitProbability + p.forwardMiss * (1 - f.hitProbability);
-          if (fraction > 0) {
-            const key = `${f.cls}|${f.tag}`;
-            const agg = upstream.get(key) ?? { ...f, source: ctx.nf.id, rps: 0, hitProbability: 0, holdConnections: 0, slow: false, packetsPerS: undefined };
-            const add = served * fraction;
-            agg.hitProbability = (agg.hitProbability * agg.rps + f.hitProbability * add) / (agg.rps + add);
-            agg.rps += add;
-            upstream.set(key, agg);
-          }
+          const rps = (served * fraction) / chain.length;
+          if (rps > 0) for (const next of chain) forward.push({ to: next, flow: { ...f, rps, holdConnections: 0, slow: false } });
         }
-      }
-      for (const agg of upstream.values()) {
-        for (const next of chain) forward.push({ to: next, flow: chain.length > 1 ? { ...agg, rps: agg.rps / chain.length } : agg });
       }
       const flows = input.flows;
       const held = new Map(slowHeld);
+      // in-flight requests hold a connection for their response time (Little's law), shared out like the slots
+      const inFlightLegit = (legitRtMs / 1000) * (1 - legitUnmet);
+      const inFlightOther = (allRtMs / 1000) * share;
       const buildFlows = () => {
         const stats = new Map<string, Record<string, number>>();
         for (const f of flows) {
           const cur = stats.get(f.source) ?? { http_requests_per_s: 0, open_connections: 0, net_in_bytes: 0 };
           cur.http_requests_per_s += f.rps;
           cur.net_in_bytes += f.rps * f.reqBytes + (f.packetsPerS ?? 0) * (f.bytesPerPacket ?? 0);
-          cur.open_connections += f.slow ? (held.get(f.source) ?? 0) : f.holdConnections * (1 - legitUnmet);
+          cur.open_connections += f.slow
+            ? (held.get(f.source) ?? 0)
+            : f.holdConnections * (1 - legitUnmet) + f.rps * (f.cls === 'legit' ? inFlightLegit : inFlightOther);
           stats.set(f.source, cur);
         }
         for (const [source, n] of held) if (!stats.has(source)) stats.set(source, { http_requests_per_s: 0, open_connections: n, net_in_bytes: 0 });

@@ -83,7 +83,13 @@ export interface FlowTable {
   keys: readonly string[];
 }
 
-/** Top `k` flows by each of the given keys (union, deduplicated), largest first by the first key. */
+/**
+ * The per-flow sample a flow probe exports: the top `k` flows by each key (union) plus a stratified
+ * sample of up to `3k` further flows at evenly spaced ranks of the first key, so that a consumer can
+ * tell a heavy hitter from a typical flow (a top-k list alone has no "typical" flow in it, and the
+ * sample outnumbers the top list so that its median is a typical flow).
+ * Ordered by the first key, largest first.
+ */
 export function topFlows(stats: Map<string, Record<string, number>>, keys: readonly string[], k: number): FlowStat[] {
   const picked = new Set<string>();
   for (const key of keys) {
@@ -101,7 +107,13 @@ export function topFlows(stats: Map<string, Record<string, number>>, keys: reado
     for (const [source] of best) picked.add(source);
   }
   const first = keys[0];
-  return [...picked]
-    .map((source) => ({ key: source, values: stats.get(source)! }))
-    .sort((a, b) => (b.values[first] ?? 0) - (a.values[first] ?? 0) || (a.key < b.key ? -1 : 1));
+  const order = (a: { key: string; values: Record<string, number> }, b: { key: string; values: Record<string, number> }) =>
+    (b.values[first] ?? 0) - (a.values[first] ?? 0) || (a.key < b.key ? -1 : 1);
+  if (stats.size > picked.size) {
+    const rest = [...stats].filter(([source]) => !picked.has(source)).map(([key, values]) => ({ key, values }));
+    rest.sort(order);
+    const n = Math.min(3 * k, rest.length);
+    for (let i = 0; i < n; i++) picked.add(rest[Math.floor(((i + 0.5) * rest.length) / n)].key);
+  }
+  return [...picked].map((source) => ({ key: source, values: stats.get(source)! })).sort(order);
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { createProgressReporter, noSecurityLayer, runScenario, SCENARIOS, type SecurityLayerFactory } from '@sliceguard/simulations';
+import { agentsSecurityLayer, createProgressReporter, noSecurityLayer, runScenario, SCENARIOS, type SecurityLayerFactory } from '@sliceguard/simulations';
 import type { Command } from 'commander';
 import { InvalidInputError } from '@sliceguard/core';
 import { type CliContext, emit } from '../context.js';
@@ -15,15 +15,9 @@ interface SimulateOptions {
   check?: boolean;
 }
 
-/** The loops the simulation runs; the agents-based layer is selected here once wired. */
+/** The loops the simulation runs: every agent of the topology in this process, or none (baseline). */
 function securityLayer(loops: boolean): SecurityLayerFactory {
-  return loops ? defaultLayer() : noSecurityLayer();
-}
-
-let defaultLayer: () => SecurityLayerFactory = () => noSecurityLayer();
-/** Lets the integration choose the default layer (e.g. the in-process agents). */
-export function setDefaultSecurityLayer(factory: () => SecurityLayerFactory): void {
-  defaultLayer = factory;
+  return loops ? agentsSecurityLayer() : noSecurityLayer();
 }
 
 const fmt = (v: number | undefined, unit = '') => (v === undefined ? '–' : `${Math.round(v * 100) / 100}${unit}`);

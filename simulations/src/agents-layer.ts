@@ -1,0 +1,250 @@
+import { type Agent, type Collector, type InProcessTopology, startTopologyInProcess } from '@sliceguard/agents';
+import { createLstmDetector, createStatisticalDetector, type LstmAutoencoder, trainLstmAutoencoder } from '@sliceguard/analytics';
+import { type Bus, type Sample, type StreamingDetector, type Verdict, emptyRejectCounts } from '@sliceguard/core';
+import { createLocalNetwork, localBus } from '@sliceguard/bus';
+import { TrustStore } from '@sliceguard/identity';
+import type { AgentSpec } from '@sliceguard/topology';
+import { type CapacityView, filterGate, manoCapacity, type TrafficGate } from './control.js';
+import { SimulationRunError } from './errors.js';
+import { recordManoEvents, type SecurityLayer, type SecurityLayerContext, type SecurityLayerFactory } from './layer.js';
+import type { Recorder } from './recorder.js';
+import type { MetricFeed } from './world.js';
+
+export interface AgentsLayerOptions {
+  /** NF detector: the LSTM autoencoder trained at the end of the training phase, or the statistical baseline throughout. Default: what the scenario asks for. */
+  detector?: 'lstm' | 'statistical';
+  /** Decision engine: the topology's policy files (with built-in rules as fallback) or the built-in rules only. Default 'topology'. */
+  policies?: 'topology' | 'builtin';
+  /** Statistical detector threshold (z). Default the analytics default. */
+  zThreshold?: number;
+  /** LSTM window (samples), epochs. Defaults 12 and 30 (the paper's epochs and batch size 50). */
+  lstm?: { window?: number; epochs?: number; batchSize?: number; units?: number };
+  /** Trust scores are sampled every this many ms. Default 30 s. */
+  trustEveryMs?: number;
+}
+
+/** The simulation's metric feed as an NF agent's collector (the "simulation feed" collector). */
+export function feedCollector(feed: MetricFeed, nf: string): Collector {
+  return {
+    name: `sim:${nf}`,
+    async collect(request) {
+      const sample = feed.sample(nf, {
+        windowMs: request.config.samplingPeriodMs,
+        perFlow: request.config.granularity === 'per_flow',
+        ...(request.config.metrics ? { metrics: request.config.metrics } : {}),
+      });
+      return Object.keys(sample.values).length > 0 ? [sample] : [];
+    },
+  };
+}
+
+/** A detector whose implementation can be swapped (statistical → LSTM) and whose verdicts are recorded. */
+export class RecordedDetector implements StreamingDetector {
+  constructor(
+    private inner: StreamingDetector,
+    private readonly nf: string,
+    private readonly recorder: Recorder,
+  ) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  get metrics(): readonly string[] {
+    return this.inner.metrics;
+  }
+
+  async push(sample: Sample): Promise<Verdict | undefined> {
+    const verdict = await this.inner.push(sample);
+    if (verdict) this.recorder.onVerdict(this.nf, verdict);
+    return verdict;
+  }
+
+  reset(): void {
+    this.inner.reset();
+  }
+
+  swap(next: StreamingDetector): void {
+    this.inner = next;
+  }
+}
+
+const CHANNEL_KIND: Record<string, string> = {
+  escalation: 'escalate',
+  delegation: 'delegate',
+  outcome: 'outcome',
+  incident_outcome: 'outcome',
+  escalation_ack: 'outcome',
+  indicators: 'peer',
+  control: 'control',
+};
+
+/**
+ * The real loops: every agent of the topology in this process over a LocalBus (signed messages),
+ * via @sliceguard/agents' startTopologyInProcess, reading the world through feed collectors and
+ * acting through each domain's traffic filter and simulated MANO — which the traffic models obey.
+ */
+export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityLayerFactory {
+  return async (ctx: SecurityLayerContext): Promise<SecurityLayer> => {
+    const { recorder, engine } = ctx;
+    const detectorKind = options.detector ?? ctx.detector;
+    const network = createLocalNetwork();
+    const detectors = new Map<string, { spec: AgentSpec; detector: RecordedDetector }>();
+    const sim: InProcessTopology = await startTopologyInProcess({
+      topology: ctx.topology,
+      network,
+      clock: engine.clock,
+      rng: ctx.rng,
+      logger: ctx.logger,
+      policies: options.policies ?? 'topology',
+      monitoring: { samplingPeriodMs: ctx.samplingPeriodMs },
+      // the flow probe exports up to 25 top flows per statistic: let an anomaly name them all
+      nfAnalytics: { maxIndicators: 32 },
+      collectorFactory: (spec) => feedCollector(ctx.feed, spec.nf!.id),
+      detectorFactory: (spec) => {
+        const base = createStatisticalDetector({ metrics: spec.nf!.metrics, ...(options.zThreshold !== undefined ? { threshold: options.zThreshold } : {}) });
+        const detector = new RecordedDetector(base, spec.nf!.id, recorder);
+        detectors.set(spec.nf!.id, { spec, detector });
+        return detector;
+      },
+    });
+
+    const domainOfNf = new Map<string, string>();
+    for (const spec of sim.specs) if (spec.nf) domainOfNf.set(spec.nf.id, spec.domain);
+    const resourcesOf = (nf: string) => {
+      const r = sim.resources.get(domainOfNf.get(nf) ?? '');
+      if (!r) throw new SimulationRunError(`no domain resources for NF ${nf}`);
+      return r;
+    };
+    const gates = new Map<string, TrafficGate>();
+    const capacities = new Map<string, CapacityView>();
+    for (const [domain, r] of sim.resources) {
+      gates.set(domain, filterGate(r.filter));
+      capacities.set(domain, manoCapacity(r.mano));
+    }
+    const cap = (nf: string): CapacityView => capacities.get(domainOfNf.get(nf) ?? '') ?? manoCapacity(resourcesOf(nf).mano);
+    const gate: TrafficGate = { verdict: (nf, source, now) => (gates.get(domainOfNf.get(nf) ?? '') ?? filterGate(resourcesOf(nf).filter)).verdict(nf, source, now) };
+    const capacity: CapacityView = {
+      replicas: (nf) => cap(nf).replicas(nf),
+      vsfs: (nf) => cap(nf).vsfs(nf),
+      config: (nf) => cap(nf).config(nf),
+      isolated: (nf) => cap(nf).isolated(nf),
+      reportUtilisation: (nf, u) => cap(nf).reportUtilisation?.(nf, u),
+      snapshot: (nf) => cap(nf).snapshot!(nf),
+    };
+
+    // what the loops do: their analytics events and every action they enforced
+    const detach: (() => void)[] = [];
+    for (const agent of sim.agents.values()) detach.push(watchLoop(agent, recorder));
+    for (const r of sim.resources.values()) detach.push(recordManoEvents(r.mano, recorder));
+
+    // an operator-level observer sees the coordination messages (escalate / delegate / outcome / peer)
+    const trustStore = new TrustStore();
+    for (const r of sim.resources.values()) trustStore.addRoot(r.domain, r.authority.keyPair.publicKey);
+    const first = [...sim.resources.values()][0];
+    const observer: Bus = localBus({
+      network,
+      identity: first.authority.issue({ agentId: `${first.domain}:sim-observer`, level: 'operator' }),
+      trustStore,
+      clock: engine.clock,
+    });
+    observer.subscribe('sg.>', (msg) => {
+      let payload: { kind?: string; from?: string; to?: string };
+      try {
+        payload = msg.json();
+      } catch {
+        return;
+      }
+      const kind = payload?.kind ? CHANNEL_KIND[payload.kind] : undefined;
+      if (!kind || kind === 'control') return;
+      recorder.onMessage({ at: engine.now(), kind, from: msg.sender.agentId, ...(payload.to ? { to: payload.to } : {}), subject: msg.subject });
+    });
+
+    let lastTrust = Number.NEGATIVE_INFINITY;
+    const trustEvery = options.trustEveryMs ?? 30_000;
+    const layer: SecurityLayer = {
+      name: detectorKind === 'lstm' ? 'agents (LSTM autoencoder)' : 'agents (statistical detector)',
+      gate,
+      capacity,
+      async start() {
+        await sim.ready();
+      },
+      async endTraining() {
+        if (detectorKind !== 'lstm') return;
+        await installLstm(detectors, recorder, ctx, options);
+      },
+      observe() {
+        const now = engine.now();
+        if (now - lastTrust < trustEvery) return;
+        lastTrust = now;
+        for (const spec of sim.specs) {
+          const trust = sim.resources.get(spec.domain)?.trust;
+          if (trust) recorder.onTrust(spec.agentId, trust.score(spec.agentId), now);
+        }
+      },
+      async stop() {
+        for (const d of detach) d();
+        const rejected = emptyRejectCounts() as Record<string, number>;
+        let sent = 0;
+        let delivered = 0;
+        for (const b of sim.buses.values()) {
+          const s = b.stats();
+          sent += s.published;
+          delivered += s.delivered;
+          for (const [reason, n] of Object.entries(s.rejected)) rejected[reason] = (rejected[reason] ?? 0) + n;
+        }
+        recorder.busStats = { sent, delivered, rejected: Object.fromEntries(Object.entries(rejected).filter(([, n]) => n > 0)) };
+        await observer.close();
+        await sim.stop();
+      },
+    };
+    return layer;
+  };
+}
+
+function watchLoop(agent: Agent, recorder: Recorder): () => void {
+  let errors = 0;
+  let dropped = 0;
+  return agent.loop.on((notice) => {
+    if (notice.type === 'error' && errors++ < 5) {
+      recorder.note(`loop ${agent.id}: ${notice.stage} stage failed: ${(notice.error as Error)?.message ?? String(notice.error)}`);
+    }
+    if (notice.type === 'dropped' && dropped++ < 5) recorder.note(`loop ${agent.id}: dropped from the ${notice.queue} queue (${notice.reason})`);
+    if (notice.type === 'event' && notice.origin === 'analytics') recorder.onEvent(notice.event);
+    if (notice.type === 'outcome') {
+      for (const outcome of notice.outcomes) {
+        const request = notice.decision.actions.find((a) => a.id === outcome.id);
+        if (request) recorder.onAction(request, outcome);
+      }
+    }
+  });
+}
+
+/** Trains one LSTM autoencoder per NF on the training phase's normal samples and swaps it in. */
+async function installLstm(
+  detectors: Map<string, { spec: AgentSpec; detector: RecordedDetector }>,
+  recorder: Recorder,
+  ctx: SecurityLayerContext,
+  options: AgentsLayerOptions,
+): Promise<void> {
+  const models: LstmAutoencoder[] = [];
+  for (const [nf, { spec, detector }] of detectors) {
+    const metrics = spec.nf!.metrics;
+    const rows = (recorder.series.get(nf) ?? []).filter((p) => p.t > 60).map((p) => metrics.map((m) => p.metrics[m] ?? 0));
+    const window = options.lstm?.window ?? 12;
+    if (rows.length < window * 4) {
+      recorder.note(`LSTM for ${nf} not trained: only ${rows.length} normal samples (need ${window * 4}); the statistical detector stays`);
+      continue;
+    }
+    const started = performance.now();
+    const model = await trainLstmAutoencoder(rows, {
+      model: { metrics: [...metrics], window, encoderUnits: [options.lstm?.units ?? 16], seed: 1 },
+      train: { epochs: options.lstm?.epochs ?? 30, batchSize: options.lstm?.batchSize ?? 50, shuffle: false },
+      logger: ctx.logger,
+    });
+    models.push(model);
+    detector.swap(createLstmDetector({ model }));
+    ctx.logger.info({ nf, rows: rows.length, wallMs: Math.round(performance.now() - started) }, 'LSTM autoencoder trained');
+    recorder.note(`LSTM autoencoder for ${nf}: trained on ${rows.length} normal samples (window ${window})`);
+  }
+}
