@@ -148,3 +148,47 @@ export function createAuthenticator(options: ApiAuthOptions, clock: Clock): Auth
 export function hasScope(principal: ApiPrincipal, scope: ApiScope): boolean {
   return principal.scopes.includes('*') || principal.scopes.includes(scope);
 }
+
+/** The part of identity's TrustStore this needs (typed structurally: the api does not depend on identity). */
+export interface CredentialVerifier {
+  verifyCredential(
+    credential: never,
+    now: number,
+  ): { ok: true; principal: { agentId: string; level: string; publicKey: string } } | { ok: false; reason?: string; message: string };
+}
+
+/**
+ * `auth.operators.resolve` for operator credentials issued by the domain root: the request carries
+ * its credential in `x-sg-credential` (base64url of the credential JSON); it must verify in the
+ * TrustStore (trusted root, signature, validity window, not revoked), be of level `operator` and
+ * name the same agent id as `x-sg-operator`. Every refusal is a 401 that says why.
+ */
+export function credentialOperators(options: {
+  trustStore: CredentialVerifier;
+  clock: Clock;
+  /** API scopes granted to a verified operator (default all). */
+  scopes?: readonly ApiScope[];
+}): (operatorId: string, headers: Record<string, string | string[] | undefined>) => OperatorKey {
+  return (operatorId, headers) => {
+    const raw = header(headers, 'x-sg-credential');
+    if (!raw) throw new ApiError('API_ERR_UNAUTHORIZED', 'a signed request needs the operator credential in x-sg-credential (base64url JSON)');
+    let credential: unknown;
+    try {
+      credential = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    } catch (cause) {
+      throw new ApiError('API_ERR_UNAUTHORIZED', 'x-sg-credential is not base64url-encoded JSON', {}, cause);
+    }
+    let check: ReturnType<CredentialVerifier['verifyCredential']>;
+    try {
+      check = options.trustStore.verifyCredential(credential as never, options.clock.now());
+    } catch (cause) {
+      throw new ApiError('API_ERR_UNAUTHORIZED', 'the operator credential is malformed', {}, cause);
+    }
+    if (!check.ok) throw new ApiError('API_ERR_UNAUTHORIZED', `operator credential refused: ${check.message}`, { reason: check.reason ?? 'refused' });
+    const p = check.principal;
+    if (p.level !== 'operator') throw new ApiError('API_ERR_UNAUTHORIZED', `credential of ${p.agentId} is for level ${p.level}, not operator`);
+    if (p.agentId !== operatorId) throw new ApiError('API_ERR_UNAUTHORIZED', `x-sg-operator ${operatorId} does not match the credential's agent ${p.agentId}`);
+    if (!/^[0-9a-fA-F]{64}$/.test(p.publicKey)) throw new ApiError('API_ERR_UNAUTHORIZED', 'the operator credential has no valid public key');
+    return { publicKey: fromHex(p.publicKey), scopes: options.scopes ?? ['*'] };
+  };
+}

@@ -7,6 +7,8 @@ export {
   type Authenticator,
   type BearerToken,
   createAuthenticator,
+  type CredentialVerifier,
+  credentialOperators,
   type OperatorKey,
   SIGNED_REQUEST_TAG,
   type SignatureVerifier,

@@ -7,7 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger, SimulatedClock } from '@sliceguard/core';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { type AgentAppOptions, buildAgentApp, createPromRegistry, openApiDocument, SLICEGUARD_METRICS, signRequest } from '../src/index.js';
+import {
+  type AgentAppOptions,
+  buildAgentApp,
+  createPromRegistry,
+  credentialOperators,
+  openApiDocument,
+  SLICEGUARD_METRICS,
+  signRequest,
+} from '../src/index.js';
 import { fakeProviders } from './fixtures.js';
 
 const TOKEN = 'operator-token-0123456789';
@@ -331,6 +339,37 @@ describe('buildAgentApp', () => {
         payload: mBody,
       });
       equal(scope.statusCode, 403);
+    });
+
+    it('credentialOperators explains every refusal of an operator credential', async () => {
+      const hex = Buffer.from(operator.raw).toString('hex');
+      const resolve = credentialOperators({
+        clock,
+        scopes: ['loops:control'],
+        trustStore: {
+          verifyCredential: (c: never) => {
+            const cred = c as { who: string; level: string; revoked?: boolean };
+            if (cred.revoked) return { ok: false, reason: 'revoked', message: 'credential c1 is revoked by d1' };
+            return { ok: true, principal: { agentId: cred.who, level: cred.level, publicKey: hex } };
+          },
+        },
+      });
+      const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+      const refusal = (id: string, headers: Record<string, string>): string => {
+        try {
+          resolve(id, headers);
+          return 'accepted';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      };
+      ok(refusal('op', {}).includes('x-sg-credential'));
+      ok(refusal('op', { 'x-sg-credential': '%%%' }).includes('base64url'));
+      ok(refusal('op', { 'x-sg-credential': b64({ who: 'op', level: 'operator', revoked: true }) }).includes('revoked'));
+      ok(refusal('op', { 'x-sg-credential': b64({ who: 'op', level: 'nf' }) }).includes('not operator'));
+      ok(refusal('op', { 'x-sg-credential': b64({ who: 'mallory', level: 'operator' }) }).includes('does not match'));
+      const key = resolve('op', { 'x-sg-credential': b64({ who: 'op', level: 'operator' }) });
+      deepStrictEqual([Buffer.from(key.publicKey).toString('hex'), key.scopes], [hex, ['loops:control']]);
     });
 
     it('rate-limits mutating routes per client on the injected clock (429), and reads are not limited', async () => {

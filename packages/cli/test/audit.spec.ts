@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromUtf8, SimulatedClock, toHex, utf8 } from '@sliceguard/core';
-import { buildAgentApp, decisionsFromRepositories, incidentsFromRepository } from '@sliceguard/api';
+import { buildAgentApp, credentialOperators, decisionsFromRepositories, incidentsFromRepository, signRequest } from '@sliceguard/api';
+import { createDomainAuthority, sign, verify } from '@sliceguard/identity';
 import { nodeEd25519Signer, openLevelKv, openStore } from '@sliceguard/store';
 import { main } from '../src/main.js';
 
@@ -164,6 +165,52 @@ describe('store + API wiring', () => {
       equal(shown[0].data.body.target, '10.0.0.66');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('API operator credentials from identity', () => {
+  it('accepts a request signed by an operator credential of the domain root, refuses a revoked or non-operator one', async () => {
+    const clock = new SimulatedClock(1_700_000_000_000);
+    const authority = createDomainAuthority('d1', { clock });
+    const trustStore = authority.trustStore();
+    const operator = authority.issue({ agentId: 'd1:alice', level: 'operator' });
+    const agent = authority.issue({ agentId: 'd1:amf-1', level: 'nf', nf: 'amf-1' });
+    let activated = 0;
+    const app = await buildAgentApp({
+      agentId: 'd1:amf-1',
+      clock,
+      providers: {
+        loops: {
+          activate: async (id, by) => {
+            activated++;
+            return { agentId: id, level: 'nf', lifecycle: 'active', iteration: 0, stageTimings: {}, by: by.id };
+          },
+          deactivate: async () => Promise.reject(new Error('unused')),
+          reconfigure: async () => Promise.reject(new Error('unused')),
+        },
+      },
+      auth: { operators: { resolve: credentialOperators({ trustStore, clock }), verify } },
+    });
+    const send = async (who: typeof operator, at: number) => {
+      const url = '/v1/loops/d1:amf-1/activate';
+      const headers = await signRequest({ method: 'POST', url, operatorId: who.credential.claims.agentId, timestamp: at, sign: (m) => sign(who.keyPair.secretKey, m) });
+      return app.inject({ method: 'POST', url, headers: { ...headers, 'x-sg-credential': Buffer.from(JSON.stringify(who.credential)).toString('base64url') } });
+    };
+    try {
+      const ok1 = await send(operator, clock.now());
+      equal(ok1.statusCode, 200, ok1.body);
+      equal(activated, 1);
+      const nf = await send(agent, clock.now() + 1);
+      equal(nf.statusCode, 401);
+      ok(nf.json().error.message.includes('not operator'), nf.body);
+      trustStore.applyRevocationsOrThrow(authority.revoke([operator.credential.id]));
+      const revoked = await send(operator, clock.now() + 2);
+      equal(revoked.statusCode, 401);
+      ok(revoked.json().error.message.includes('revoked'), revoked.body);
+      equal(activated, 1);
+    } finally {
+      await app.close();
     }
   });
 });
