@@ -1012,6 +1012,7 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
       assertOpen('evaluate');
       // time passed: forgetting moved everyone's trust, so rater weights are due (throttled)
       raterDirty = true;
+      pruneRatings(clock.now());
       const events: TrustTransitionEvent[] = [];
       for (const rec of agents.values()) {
         const e = evaluate(rec);
@@ -1089,6 +1090,25 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
       listeners.clear();
     },
   };
+
+  /** Drops ratings that have faded to nothing, so a long-running manager does not keep every pair it ever saw. */
+  function pruneRatings(now: number): void {
+    const gone: [string, string][] = [];
+    for (const [subject, about] of ratingsAbout) {
+      const hl = agents.get(subject)?.tla.halfLifeMs ?? defaults.halfLifeMs;
+      for (const [rater, stored] of about) {
+        const c = countsAt(stored, now, hl);
+        if (c.r + c.s < 1e-3) {
+          about.delete(rater);
+          gone.push([subject, rater]);
+        }
+      }
+      if (about.size === 0) ratingsAbout.delete(subject);
+    }
+    if (gone.length === 0) return;
+    for (const [subject] of gone) indirectCache.delete(subject);
+    persist(() => gone.map(([subject, rater]): KvOperation => ({ type: 'del', key: keyRating(subject, rater) })));
+  }
 
   function ratingProblem(entry: PeerRating, rater: string): string | undefined {
     if (typeof entry !== 'object' || entry === null) return 'entry is not an object';

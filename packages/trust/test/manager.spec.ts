@@ -343,3 +343,39 @@ describe('trust manager: TLAs from a topology', () => {
     assert.equal(trust.isQuarantined('d1:nf'), true);
   });
 });
+
+describe('trust manager: upkeep and metrics', () => {
+  it('forgets ratings that have faded to nothing', async () => {
+    const kv = memoryKv();
+    const { trust, clock } = await setup({}, kv);
+    trust.register('d1:slice', { anchor: true });
+    trust.rate('d1:slice', [{ subject: 'd1:nf', positive: 2, negative: 0 }]);
+    assert.equal(trust.snapshot('d1:nf').raters, 1);
+    await clock.advance(12 * HOUR); // 2 · 2^-12 < 1e-3
+    trust.evaluateAll();
+    await trust.flush();
+    assert.equal(trust.snapshot('d1:nf').raters, 0);
+    assert.equal(await kv.get('trust/rating/d1:nf/d1:slice'), undefined);
+  });
+
+  it('counts evidence, ratings and transitions in the injected metrics registry', async () => {
+    const counts = new Map<string, number>();
+    const key = (name: string, labels?: Record<string, string | number>): string => `${name}${JSON.stringify(labels ?? {})}`;
+    const counter = (name: string) => ({ inc: (labels?: Record<string, string | number>, v = 1) => counts.set(key(name, labels), (counts.get(key(name, labels)) ?? 0) + v) });
+    const gauge = (name: string) => ({ ...counter(name), dec: () => {}, set: (labels: Record<string, string | number> | undefined, v: number) => counts.set(key(name, labels), v) });
+    const metrics = {
+      counter: (o: { name: string }) => counter(o.name),
+      gauge: (o: { name: string }) => gauge(o.name),
+      histogram: () => ({ observe: () => {} }),
+    };
+    const clock = new SimulatedClock(0);
+    const trust = await createTrustManager({ clock, metrics });
+    trust.record(ev('d1:a', 'fl_quality', 0, 6, 0));
+    trust.rate('d1:b', [{ subject: 'd1:a', positive: 0, negative: 1 }, { subject: 'd1:b', positive: 1, negative: 0 }]);
+    assert.equal(counts.get(key('sliceguard_trust_evidence_total', { attribute: 'fl_quality', polarity: 'negative' })), 1);
+    assert.equal(counts.get(key('sliceguard_trust_ratings_total', { result: 'accepted' })), 1);
+    assert.equal(counts.get(key('sliceguard_trust_ratings_total', { result: 'rejected' })), 1);
+    assert.equal(counts.get(key('sliceguard_trust_transitions_total', { to: 'quarantined' })), 1);
+    assert.equal(counts.get(key('sliceguard_trust_agents', { status: 'quarantined' })), 1);
+  });
+});
