@@ -248,7 +248,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
             }
           }
           if (!by && options.coordinator && scope.level) {
-            const verdict: CoordinationVerdict = options.coordinator.arbitrate({
+            const pending = options.coordinator.arbitrate({
               agentId: scope.agentId ?? context.agentId,
               level: scope.level as AgentLevel,
               policyId: p.id,
@@ -257,6 +257,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
               action,
               blocks: g.blocks,
             });
+            const verdict: CoordinationVerdict = isThenable(pending) ? await pending : pending;
             if (!verdict.allowed) {
               by = `loop:${verdict.by}`;
               why = verdict.reason ?? 'refused by the loop coordinator';
@@ -311,6 +312,10 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     errors: () => [...failures],
   };
   return engine;
+}
+
+function isThenable<T>(x: T | Promise<T>): x is Promise<T> {
+  return typeof (x as Promise<T>)?.then === 'function';
 }
 
 interface CandidateIndex {

@@ -16,6 +16,10 @@ export {
   createLoopCoordinator,
   type LoopCoordinator,
   type LoopCoordinatorOptions,
+  type RemoteLoopCoordinatorOptions,
+  remoteLoopCoordinator,
+  type ServeLoopCoordinatorOptions,
+  serveLoopCoordinator,
 } from './coordinator.js';
 export { formatDuration, parseDuration } from './duration.js';
 export {
