@@ -13,9 +13,9 @@ const writer = join(here, 'fixtures', 'crash-writer.js');
 const signer = nodeEd25519Signer(new Uint8Array(32).fill(7));
 
 /** Runs the writer until it has acknowledged `minAcks` steps, then SIGKILLs it. */
-function runAndKill(dir: string, minAcks: number): Promise<{ lastAck: number; start: number; signal: string | null }> {
+function runAndKill(dir: string, minAcks: number, args: string[] = []): Promise<{ lastAck: number; start: number; signal: string | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [writer, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [writer, dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     let stderr = '';
     let lastAck = 0;
@@ -92,7 +92,9 @@ describe('DurableState', () => {
     try {
       let expectedStart = 0;
       for (let round = 0; round < 2; round++) {
-        const { lastAck, start, signal } = await runAndKill(dir, 150);
+        // round 1: default retention; round 2: an audit log of 40 records and 100 history windows,
+        // so pruning and the signed anchor are written while the process gets killed
+        const { lastAck, start, signal } = await runAndKill(dir, 150, round === 0 ? [] : ['40', '100']);
         equal(signal, 'SIGKILL');
         equal(start, expectedStart, 'the restarted writer resumes from the recovered loop state');
         ok(lastAck >= start + 150);
@@ -110,6 +112,10 @@ describe('DurableState', () => {
           const report = await verifyAuditLog(s.kv, { publicKey: toHex(signer.publicKey) });
           equal(report.ok, true, JSON.stringify(report.firstBroken));
           equal(report.head?.seq, iteration);
+          if (round === 1) {
+            ok(report.anchor !== null && report.checked <= 40, `pruned behind an anchor: ${JSON.stringify(report.anchor)}, ${report.checked} kept`);
+            ok((await s.history.count()) <= 100);
+          }
           expectedStart = iteration;
         } finally {
           await s.close();
