@@ -242,6 +242,15 @@ export async function run(options: BenchOptions): Promise<Record<string, unknown
     const lvKv = await level();
     const lv = await kvRates(lvKv, n);
     await lvKv.close();
+    options.log(`LevelDB with sync: true (fsync per write), ${n / 20} puts`);
+    const syncDir = mkdtempSync(join(tmpdir(), 'sg-bench-sync-'));
+    dirs.push(syncDir);
+    const syncKv = await openLevelKv(syncDir, { sync: true });
+    const syncPut = await rate(n / 20, (i) => syncKv.put(`k/${sortableNumber(i)}`, value(256, i)));
+    const syncBatch = (await rate(Math.max(1, n / 2000), (b) =>
+      syncKv.batch(Array.from({ length: 100 }, (_, j) => ({ type: 'put' as const, key: `b/${sortableNumber(b * 100 + j)}`, value: value(256, j) }))),
+    )) * 100;
+    await syncKv.close();
 
     options.log('repository puts (incident records, with id index)');
     const memStore = await storeOn(async () => memoryKv());
@@ -282,7 +291,7 @@ export async function run(options: BenchOptions): Promise<Record<string, unknown
 
     return {
       ops: n,
-      kv: { memory: mem, leveldb: lv, ratioMemoryOverLevel: Object.fromEntries(Object.entries(mem).map(([k, v]) => [k, Math.round((v / lv[k]) * 10) / 10])) },
+      kv: { memory: mem, leveldb: lv, leveldbSync: { putPerSec: syncPut, batchRecordsPerSec: syncBatch }, ratioMemoryOverLevel: Object.fromEntries(Object.entries(mem).map(([k, v]) => [k, Math.round((v / lv[k]) * 10) / 10])) },
       repositoryIncidentPutPerSec: { memory: memRepo, leveldb: lvRepo },
       audit: { appendPerSec: appendOne, appendBatchedPerSec: appendBatched, verifyPerSec, recordsVerified: records },
       bytesPerRecord: sizes,

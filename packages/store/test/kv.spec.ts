@@ -91,6 +91,16 @@ describe('openLevelKv errors', () => {
     await cleanup();
   });
 
+  it('writes with sync: true (fsync per write)', async () => {
+    const { dir, cleanup } = tempDir();
+    const kv = await openLevelKv(dir, { sync: true });
+    await kv.batch([{ type: 'put', key: 'a', value: new Uint8Array([1]) }]);
+    await kv.put('b', new Uint8Array([2]));
+    equal((await kv.get('b'))?.[0], 2);
+    await kv.close();
+    await cleanup();
+  });
+
   it('keeps data across close and reopen', async () => {
     const { dir, cleanup } = tempDir();
     const kv = await openLevelKv(dir);
