@@ -7,6 +7,9 @@ import {
   type Clock,
   type Counter,
   type Decision,
+  decodeJson,
+  encodeJson,
+  type KeyValueStore,
   type Logger,
   type MetricsRegistry,
   silentLogger,
@@ -32,8 +35,13 @@ export interface EnforcementServiceOptions {
   logger?: Logger;
   metrics?: MetricsRegistry;
   repeatOffenders?: RepeatOffenderOptions;
-  /** Outcomes remembered for idempotency. Default 10,000 (oldest dropped first). */
+  /** Outcomes remembered in memory for idempotency. Default 10,000 (oldest dropped first). */
   maxOutcomes?: number;
+  /**
+   * Persists outcomes (idempotency across restarts) and pending expiries under `enforcement/`;
+   * `restore()` re-arms the expiries after a restart.
+   */
+  kv?: KeyValueStore;
 }
 
 export interface ScheduledExpiry {
@@ -57,9 +65,20 @@ export interface EnforcementService {
   outcome(id: string): ActionOutcome | undefined;
   scheduled(): ScheduledExpiry[];
   onOutcome(listener: (outcome: ActionOutcome, request: ActionRequest) => void): () => void;
-  /** Cancels pending expiries (their actions stay in force). */
+  /** Re-arms expiries persisted in `kv` (undoing at once those already due). Returns how many. */
+  restore(): Promise<number>;
+  /** Cancels pending expiries (their actions stay in force; with `kv` they survive for restore). */
   stop(): void;
 }
+
+interface PersistedExpiry {
+  request: ActionRequest;
+  outcome: ActionOutcome;
+  repeats: number;
+}
+
+const OUTCOME_PREFIX = 'enforcement/outcome/';
+const EXPIRY_PREFIX = 'enforcement/expiry/';
 
 export function createEnforcementService(options: EnforcementServiceOptions): EnforcementService {
   if (!options?.clock) throw new EnforcementOptionsError('createEnforcementService needs a clock');
@@ -130,22 +149,43 @@ export function createEnforcementService(options: EnforcementServiceOptions): En
     const expiresAt = request.expiresAt;
     outcome.result = { ...outcome.result, expiresAt, repeats };
     if (!isUndoable(actuator)) return;
+    if (options.kv) {
+      const record: PersistedExpiry = { request, outcome, repeats };
+      options.kv.put(`${EXPIRY_PREFIX}${request.id}`, encodeJson(record)).catch((err) => logger.warn({ action: request.id, err: String(err) }, 'persisting expiry failed'));
+    }
+    arm(request, outcome, repeats);
+  };
+
+  const arm = (request: ActionRequest, outcome: ActionOutcome, repeats: number): void => {
+    const actuator = dispatch.get(request.type);
+    if (!actuator || !isUndoable(actuator) || request.expiresAt === undefined) return;
+    const expiresAt = request.expiresAt;
     const info: ScheduledExpiry = { id: request.id, type: request.type, target: request.target, expiresAt, repeats };
     const timer = clock.setTimeout(() => {
       expiries.delete(request.id);
       actuator
         .undo(request, outcome)
-        .then((undone) => {
+        .then(async (undone) => {
           const expired: ActionOutcome = { ...undone, id: request.id, status: 'expired' };
           settled.set(request.id, expired);
+          if (options.kv) {
+            await options.kv.batch([
+              { type: 'del', key: `${EXPIRY_PREFIX}${request.id}` },
+              { type: 'put', key: `${OUTCOME_PREFIX}${request.id}`, value: encodeJson(expired) },
+            ]);
+          }
           publish(expired, request);
         })
         .catch((err) => logger.warn({ action: request.id, err: String(err) }, 'undo failed'));
-    }, Math.max(0, expiresAt - now));
+    }, Math.max(0, expiresAt - clock.now()));
     expiries.set(request.id, { timer, info });
   };
 
   const run = async (request: ActionRequest, signal?: AbortSignal): Promise<ActionOutcome> => {
+    if (options.kv && typeof request?.id === 'string' && request.id) {
+      const stored = await options.kv.get(`${OUTCOME_PREFIX}${request.id}`);
+      if (stored) return decodeJson<ActionOutcome>(stored);
+    }
     const now = clock.now();
     if (!request || typeof request.id !== 'string' || !request.id || typeof request.target !== 'string' || !request.target) {
       return { id: String(request?.id ?? ''), type: request?.type, target: String(request?.target ?? ''), status: 'rejected', detail: 'action needs a non-empty id and target', at: now };
@@ -171,8 +211,15 @@ export function createEnforcementService(options: EnforcementServiceOptions): En
     execute(request, opts = {}) {
       const known = results.get(request?.id);
       if (known) return known;
-      const p = run(request, opts.signal).then((o) => {
+      const p = run(request, opts.signal).then(async (o) => {
         settled.set(request.id, o);
+        if (options.kv && request?.id) {
+          try {
+            await options.kv.put(`${OUTCOME_PREFIX}${request.id}`, encodeJson(o));
+          } catch (err) {
+            logger.warn({ action: request.id, err: String(err) }, 'persisting outcome failed');
+          }
+        }
         publish(o, request);
         return o;
       });
@@ -196,6 +243,19 @@ export function createEnforcementService(options: EnforcementServiceOptions): En
     onOutcome(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    async restore() {
+      if (!options.kv) return 0;
+      let n = 0;
+      for await (const [, value] of options.kv.entries({ gte: EXPIRY_PREFIX, lt: `${EXPIRY_PREFIX}~` })) {
+        const record = decodeJson<PersistedExpiry>(value);
+        if (expiries.has(record.request.id)) continue;
+        results.set(record.request.id, Promise.resolve(record.outcome));
+        settled.set(record.request.id, record.outcome);
+        arm(record.request, record.outcome, record.repeats);
+        n++;
+      }
+      return n;
     },
     stop() {
       for (const e of expiries.values()) clock.clearTimeout(e.timer);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ActionOutcome, type ActionRequest, type Actuator, SimulatedClock } from '@sliceguard/core';
+import { type ActionOutcome, type ActionRequest, type Actuator, memoryKv, SimulatedClock } from '@sliceguard/core';
 import { describe, it } from 'mocha';
 import { callbackActuator, createEnforcementService, createTrafficFilter } from '../src/index.js';
 
@@ -95,5 +95,29 @@ describe('enforcement service', () => {
     assert.equal(svc.scheduled().length, 2);
     svc.stop();
     assert.equal(svc.scheduled().length, 0);
+  });
+});
+
+describe('enforcement service with a KeyValueStore', () => {
+  it('keeps idempotency and pending expiries across a restart', async () => {
+    const kv = memoryKv();
+    const clock = new SimulatedClock(0);
+    const filter = createTrafficFilter({ clock });
+    const first = createEnforcementService({ clock, actuators: [filter], kv });
+    const out = await first.execute(req({ id: 'persist-1', expiresAt: 600_000 }));
+    assert.equal(out.status, 'succeeded');
+    first.stop(); // the process goes away; the block stays in force
+
+    const second = createEnforcementService({ clock, actuators: [filter], kv });
+    assert.equal(await second.restore(), 1);
+    const again = await second.execute(req({ id: 'persist-1', expiresAt: 600_000 }));
+    assert.equal(again.result?.ruleId, out.result?.ruleId, 'same id: the first outcome, not a second rule');
+    assert.equal(filter.rules().length, 1);
+    await clock.advance(600_000);
+    assert.equal(filter.admit('streamer', '10.0.0.1'), true, 'the restored expiry undid the block');
+    assert.equal(second.outcome('persist-1')?.status, 'expired');
+    const third = createEnforcementService({ clock, actuators: [filter], kv });
+    assert.equal(await third.restore(), 0, 'nothing left to restore');
+    assert.equal((await third.execute(req({ id: 'persist-1' }))).status, 'expired', 'the stored outcome of that id is its expiry');
   });
 });
