@@ -177,7 +177,9 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
           p.runtime.slot.contributions = activation.__contributions as Record<string, number>;
           p.runtime.slot.trust = context.trust;
           try {
-            if (p.when.evaluate(activation) !== true) continue;
+            const result = p.when.evaluate(activation);
+            if (typeof result !== 'boolean') throw new Error(`condition gave ${result === null ? 'null' : typeof result}, not a boolean`);
+            if (!result) continue;
           } catch (err) {
             const message = fail(p.id, event.id, err, now);
             failed.push(errorDecision(event, p, message, now));

@@ -128,6 +128,10 @@ policies:
   - id: bad-target
     on: anomaly
     do: [ { action: scale_out, target: '\${event.severity}' } ]
+  - id: not-boolean
+    on: anomaly
+    when: event.target
+    do: [ { action: notify } ]
 `);
     const engine = createPolicyEngine({ policies: set, clock });
     const ds = await engine.decide(anomaly(), nf(0));
@@ -135,13 +139,15 @@ policies:
       ds.map((d) => [d.policyId, d.blocked?.by]),
       [
         ['needs-fact', 'policy-error'],
+        ['not-boolean', 'policy-error'],
         ['bad-target', 'policy-error'],
       ],
     );
+    assert.match(ds[1].blocked!.reason, /condition gave string, not a boolean/);
     assert.match(ds[0].blocked!.reason, /No such key: load/);
-    assert.match(ds[1].blocked!.reason, /target evaluated to 0.5/);
-    assert.equal(engine.stats().errors, 2);
-    assert.equal(engine.errors().length, 2);
+    assert.match(ds[2].blocked!.reason, /target evaluated to 0.5/);
+    assert.equal(engine.stats().errors, 3);
+    assert.equal(engine.errors().length, 3);
   });
 });
 
