@@ -136,7 +136,9 @@ export async function buildAgentApp(options: AgentAppOptions): Promise<FastifyIn
       request.log.error({ err: error, url: request.url }, 'unhandled API error');
       body = errorBody('API_ERR_INTERNAL', 'internal error (see the agent log for this requestId)', undefined, request.id);
     }
-    if (status >= 500) request.log.error({ code: body.error.code, url: request.url }, body.error.message);
+    if (status >= 500 && error instanceof SliceguardError) {
+      request.log.error({ code: body.error.code, url: request.url, err: error.cause ?? error }, body.error.message);
+    }
     void reply.status(status).type('application/json').send(body);
   });
 
