@@ -99,4 +99,28 @@ describe('cli: policy', () => {
     assert.equal(r.code, 1);
     assert.match(r.err, /error POLICY_ERR_INVALID: [\s\S]*bad-duration\.yaml:8:17/);
   });
+
+  it('apply / remove / history keep a versioned store in a LevelDB directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sg-policy-store-'));
+    try {
+      const store = join(dir, 'store');
+      let r = await run('policy', 'apply', example('vcdn'), '--store', store, '--reason', 'initial');
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^v1 .* load vcdn-nf-refine-monitoring.* — initial/);
+      r = await run('policy', 'apply', fixture('conflict-resolved.yaml'), '--store', store);
+      assert.equal(r.code, 0, r.err);
+      r = await run('policy', 'apply', fixture('conflict-rate-limit.yaml'), '--store', store);
+      assert.equal(r.code, 1, 'a conflicting change is refused');
+      assert.match(r.err, /POLICY_ERR_CONFLICT/);
+      r = await run('policy', 'remove', 'gentle-limit', '--store', store, '--json');
+      assert.equal(JSON.parse(r.out).version, 3);
+      r = await run('policy', 'history', '--store', store, '--json');
+      const h = JSON.parse(r.out);
+      assert.equal(h.version, 3);
+      assert.deepEqual(h.history.map((c: { op: string }) => c.op), ['load', 'add', 'remove']);
+      assert.ok(h.policies.includes('strict-limit') && !h.policies.includes('gentle-limit'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,10 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { AGENT_LEVELS, type AgentLevel, type DecisionContext, InvalidInputError, type SecurityEvent, systemClock } from '@sliceguard/core';
+import { openLevelKv } from '@sliceguard/store';
 import { loadTopology, resolveAgents } from '@sliceguard/topology';
 import {
   checkPolicies,
   createPolicyEngine,
   loadPolicies,
+  openPolicyStore,
+  type PolicyChange,
+  type PolicyStore,
   policyAppliesTo,
   type PolicyCheckReport,
   type PolicyConflict,
@@ -48,7 +52,21 @@ async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
-/** Registers `sliceguard policy check|show|eval`. */
+/** Opens the versioned policy store in a LevelDB directory, runs `fn`, closes it. */
+async function withStore<T>(dir: string, fn: (store: PolicyStore) => Promise<T>): Promise<T> {
+  const kv = await openLevelKv(dir);
+  try {
+    return await fn(await openPolicyStore({ clock: systemClock(), kv }));
+  } finally {
+    await kv.close();
+  }
+}
+
+function formatChange(c: PolicyChange): string {
+  return `v${c.version} ${new Date(c.at).toISOString()} ${c.op} ${c.policyIds.join(', ')}${c.reason ? ` — ${c.reason}` : ''}`;
+}
+
+/** Registers `sliceguard policy check|show|eval|apply|remove|history`. */
 export function register(program: Command, ctx: CliContext): void {
   const policy = program.command('policy').description('validate, inspect and dry-run ECA security policies (docs/policy.md)');
 
@@ -156,6 +174,55 @@ export function register(program: Command, ctx: CliContext): void {
                 return [head, ...d.actions.map((a) => `  ${a.type} ${a.target} ${JSON.stringify(a.params)}${a.expiresAt !== undefined ? ` until ${a.expiresAt}` : ''}`)].join('\n');
               })
               .join('\n'),
+      );
+    });
+
+  policy
+    .command('apply')
+    .description('add or replace the policies of these files in a versioned policy store (refused if invalid or conflicting)')
+    .argument('<files...>', 'policy YAML files')
+    .requiredOption('--store <dir>', 'LevelDB directory of the policy store (created if missing)')
+    .option('--reason <text>', 'why (kept in the history)')
+    .option('--json', 'print JSON')
+    .action(async (files: string[], opts: { store: string; reason?: string; json?: boolean }) => {
+      const sources = await Promise.all(
+        files.map(async (file) => {
+          try {
+            return { file, text: await readFile(file, 'utf8') };
+          } catch (err) {
+            throw new InvalidInputError(`cannot read policy file ${file}: ${(err as Error).message}`, { file });
+          }
+        }),
+      );
+      const change = await withStore(opts.store, (store) => store.upsert(sources, opts.reason ? { reason: opts.reason } : {}));
+      emit(ctx, opts.json, change, () => formatChange(change));
+    });
+
+  policy
+    .command('remove')
+    .description('remove policies by id from a versioned policy store')
+    .argument('<ids...>', 'policy ids')
+    .requiredOption('--store <dir>', 'LevelDB directory of the policy store')
+    .option('--reason <text>', 'why (kept in the history)')
+    .option('--json', 'print JSON')
+    .action(async (ids: string[], opts: { store: string; reason?: string; json?: boolean }) => {
+      const change = await withStore(opts.store, (store) => store.remove(ids, opts.reason ? { reason: opts.reason } : {}));
+      emit(ctx, opts.json, change, () => formatChange(change));
+    });
+
+  policy
+    .command('history')
+    .description('the versions of a policy store: every change with its time, operation, policies and reason')
+    .requiredOption('--store <dir>', 'LevelDB directory of the policy store')
+    .option('--json', 'print JSON')
+    .action(async (opts: { store: string; json?: boolean }) => {
+      const result = await withStore(opts.store, async (store) => ({
+        version: store.version,
+        policies: store.current().policies.map((p) => p.id),
+        history: store.history(),
+      }));
+      emit(ctx, opts.json, result, () =>
+        [...result.history.map(formatChange), `current: v${result.version}, ${result.policies.length} policies`].join('\n'),
       );
     });
 }
