@@ -90,36 +90,89 @@ function validPattern(source: string): boolean {
   return source.length > 0 && source.length <= 256;
 }
 
+interface TargetRules {
+  /** Rules whose source is one exact address, by address. */
+  exact: Map<string, FilterRule[]>;
+  /** Rules with a prefix / CIDR / no source. */
+  patterns: FilterRule[];
+}
+
+function isExactSource(source: string | undefined): source is string {
+  return source !== undefined && source !== '*' && !source.endsWith('*') && !source.includes('/');
+}
+
 export function createTrafficFilter(options: TrafficFilterOptions): TrafficFilter {
   const { clock } = options;
   const rules = new Map<string, FilterRule>();
+  // index: target → exact sources / patterns, so a verdict looks at the rules that can match only
+  const index = new Map<string, TargetRules>();
   const byRequest = new Map<string, string>();
   const buckets = new Map<string, { tokens: number; at: number }>();
+  let nextExpiry = Number.POSITIVE_INFINITY;
   let nextId = 1;
   let admitted = 0;
   let dropped = 0;
 
-  const live = (now: number): FilterRule[] => {
-    const out: FilterRule[] = [];
-    for (const r of rules.values()) {
-      if (r.expiresAt !== undefined && r.expiresAt <= now) {
-        rules.delete(r.id);
-        buckets.delete(r.id);
-        continue;
-      }
-      out.push(r);
+  const indexRule = (r: FilterRule): void => {
+    let t = index.get(r.target);
+    if (!t) {
+      t = { exact: new Map(), patterns: [] };
+      index.set(r.target, t);
     }
-    return out;
+    if (isExactSource(r.source)) {
+      const list = t.exact.get(r.source);
+      if (list) list.push(r);
+      else t.exact.set(r.source, [r]);
+    } else t.patterns.push(r);
+  };
+  const unindexRule = (r: FilterRule): void => {
+    const t = index.get(r.target);
+    if (!t) return;
+    if (isExactSource(r.source)) {
+      const list = t.exact.get(r.source)?.filter((x) => x !== r) ?? [];
+      if (list.length) t.exact.set(r.source, list);
+      else t.exact.delete(r.source);
+    } else t.patterns = t.patterns.filter((x) => x !== r);
+  };
+  const removeRule = (id: string): boolean => {
+    const r = rules.get(id);
+    if (!r) return false;
+    rules.delete(id);
+    buckets.delete(id);
+    unindexRule(r);
+    if (r.requestId && byRequest.get(r.requestId) === id) byRequest.delete(r.requestId);
+    return true;
+  };
+  /** Drops expired rules; cheap unless a rule is due. */
+  const sweep = (now: number): void => {
+    if (now < nextExpiry) return;
+    nextExpiry = Number.POSITIVE_INFINITY;
+    for (const r of [...rules.values()]) {
+      if (r.expiresAt === undefined) continue;
+      if (r.expiresAt <= now) removeRule(r.id);
+      else nextExpiry = Math.min(nextExpiry, r.expiresAt);
+    }
+  };
+  const live = (now: number): FilterRule[] => {
+    sweep(now);
+    return [...rules.values()];
   };
 
   const verdict = (target: string, source: string, path: string | undefined, now: number): FilterVerdict => {
+    sweep(now);
     let block: FilterRule | undefined;
     let limit: FilterRule | undefined;
-    for (const r of live(now)) {
-      if ((r.target !== target && r.target !== '*') || !sourceMatches(r.source, source) || !pathMatches(r.path, path)) continue;
-      if (r.action === 'allow') return { action: 'allow', ruleId: r.id };
-      if (r.action === 'block') block ??= r;
-      else if (!limit || (r.rps ?? 0) < (limit.rps ?? 0)) limit = r;
+    for (const t of [index.get(target), target === '*' ? undefined : index.get('*')]) {
+      if (!t) continue;
+      for (const list of [t.exact.get(source), t.patterns]) {
+        if (!list) continue;
+        for (const r of list) {
+          if (!sourceMatches(r.source, source) || !pathMatches(r.path, path)) continue;
+          if (r.action === 'allow') return { action: 'allow', ruleId: r.id };
+          if (r.action === 'block') block ??= r;
+          else if (!limit || (r.rps ?? 0) < (limit.rps ?? 0)) limit = r;
+        }
+      }
     }
     if (block) return { action: 'block', ruleId: block.id };
     if (limit) return { action: 'rate_limit', ruleId: limit.id, rps: limit.rps };
@@ -133,14 +186,12 @@ export function createTrafficFilter(options: TrafficFilterOptions): TrafficFilte
     }
     if (rule.source !== undefined && !validPattern(rule.source)) throw new InvalidActionParamsError(`invalid source pattern "${rule.source}"`);
     const full: FilterRule = { ...rule, id: rule.id ?? `rule-${nextId++}`, createdAt: clock.now() };
+    if (rules.has(full.id)) removeRule(full.id);
     rules.set(full.id, full);
+    indexRule(full);
+    if (full.expiresAt !== undefined) nextExpiry = Math.min(nextExpiry, full.expiresAt);
     if (full.requestId) byRequest.set(full.requestId, full.id);
     return full;
-  };
-
-  const removeRule = (id: string): boolean => {
-    buckets.delete(id);
-    return rules.delete(id);
   };
 
   const filter: TrafficFilter = {

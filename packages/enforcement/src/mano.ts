@@ -238,9 +238,16 @@ export function createSimulatedMano(options: SimulatedManoOptions): SimulatedMan
     }
   };
 
+  /** A copy the caller cannot change the MANO through (read every tick by metric models: no structuredClone). */
   const snapshot = (s: NfResourceState): NfResourceState => {
     prune(s, clock.now());
-    return structuredClone(s);
+    return {
+      ...s,
+      vsfs: s.vsfs.map((v) => ({ ...v, rules: [...v.rules] })),
+      config: { ...s.config },
+      holds: s.holds.map((h) => ({ ...h })),
+      pending: s.pending.map((p) => ({ ...p })),
+    };
   };
 
   const mano: SimulatedMano = {

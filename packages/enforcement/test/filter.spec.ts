@@ -83,4 +83,22 @@ describe('traffic filter', () => {
     const badCidr = await f.execute(req({ id: 'y', type: 'block', params: { source: '10.0.0.0/40' } }));
     assert.match(badCidr.detail!, /invalid source pattern/);
   });
+
+  it('indexes many rules per target and source, expiring them on the clock', async () => {
+    const clock = new SimulatedClock(0);
+    const f = createTrafficFilter({ clock });
+    for (let i = 0; i < 5_000; i++) f.addRule({ target: 'streamer', source: `10.1.${i >> 8}.${i & 255}`, action: 'block', expiresAt: i < 2_500 ? 60_000 : 120_000 });
+    f.addRule({ target: '*', source: '172.16.0.0/12', action: 'rate_limit', rps: 5 });
+    f.addRule({ target: 'streamer', source: '10.1.0.7', action: 'allow' });
+    assert.equal(f.verdict('streamer', '10.1.3.4').action, 'block');
+    assert.equal(f.verdict('streamer', '10.1.0.7').action, 'allow');
+    assert.equal(f.verdict('cache', '10.1.3.4').action, 'none');
+    assert.deepEqual([f.verdict('cache', '172.20.1.1').action, f.verdict('cache', '172.20.1.1').rps], ['rate_limit', 5]);
+    await clock.advance(60_000);
+    assert.equal(f.verdict('streamer', '10.1.0.100').action, 'none', 'the first half expired');
+    assert.equal(f.verdict('streamer', '10.1.19.100').action, 'block');
+    assert.equal(f.rules('streamer').length, 2_500 + 2);
+    await clock.advance(60_000);
+    assert.equal(f.rules('streamer').length, 2);
+  });
 });
