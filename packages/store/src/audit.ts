@@ -208,6 +208,27 @@ export class AuditLog {
     return this.db.transaction((tx) => this.stageAppend(tx, entry));
   }
 
+  /**
+   * Fire-and-forget append for synchronous listeners (loop notices, enforcement outcomes, trust
+   * transitions, policy changes): records keep call order (the write lock is FIFO); a failure goes
+   * to `onError` (e.g. log it) instead of an unhandled rejection. `flush()` waits for all of them.
+   */
+  record(entry: AuditEntry, onError?: (error: unknown, entry: AuditEntry) => void): void {
+    const p = this.append(entry).then(
+      () => undefined,
+      (error: unknown) => onError?.(error, entry),
+    );
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** Resolves when every `record()` issued so far has been written (or reported to onError). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
+  private readonly inFlight = new Set<Promise<void>>();
+
   appendMany(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
     return this.db.transaction(async (tx) => {
       const out: AuditRecord[] = [];

@@ -232,6 +232,23 @@ describe('AuditLog', () => {
     deepStrictEqual(counted, [[{ kind: 'trust' }, undefined]]);
   });
 
+  it('record() appends in call order without awaiting and reports failures to onError', async () => {
+    const kv = memoryKv();
+    const a = log(kv);
+    const failed: string[] = [];
+    const onError = (e: unknown) => failed.push((e as { code: string }).code);
+    for (let i = 0; i < 20; i++) a.record({ kind: 'lifecycle', actor: 'a', data: { i } }, onError);
+    a.record({ kind: 'trust', actor: 'a', data: { bad: Number.POSITIVE_INFINITY } }, onError);
+    a.record({ kind: 'trust', actor: 'a', data: { i: 20 } }, onError);
+    await a.flush();
+    deepStrictEqual(
+      (await a.list()).map((r) => (r.data as { i: number }).i),
+      Array.from({ length: 21 }, (_, i) => i),
+    );
+    deepStrictEqual(failed, ['STORE_ERR_INVALID_RECORD']);
+    equal((await verifyAuditLog(kv, { publicKey })).ok, true);
+  });
+
   it('refuses entries that are not JSON and reports signer failures', async () => {
     const kv = memoryKv();
     await rejects(log(kv).append({ kind: 'trust', actor: 'x', data: { score: Number.NaN } }), { code: 'STORE_ERR_INVALID_RECORD' });
