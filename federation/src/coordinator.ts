@@ -49,7 +49,7 @@ export interface CoordinatorModel {
   name: string;
   /** Version-1 weights. Without them the first round seeds the model from one selected client. */
   initial?: FlatWeights;
-  /** Default `trust-filter+clip+fedavg`. */
+  /** Default `trust-filter+clip+median`. */
   aggregator?: Aggregator;
   validation?: UpdateValidation;
 }
@@ -164,6 +164,8 @@ export interface Coordinator {
   /** Reports of the latest rounds, newest first, from the store. */
   history(model: string, limit?: number): Promise<RoundReport[]>;
   stats(): CoordinatorStats;
+  /** Called with every round's report (published, failed or aborted). */
+  onRound(listener: (report: RoundReport) => void): () => void;
   /** Called after every new version is committed and published (rounds and adoptions). */
   onPublished(listener: (event: PublishedEvent) => void): () => void;
   /**
@@ -297,7 +299,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   for (const config of options.models) {
     models.set(config.name, {
       config,
-      aggregator: config.aggregator ?? aggregatorFromSpec('trust-filter+clip+fedavg'),
+      aggregator: config.aggregator ?? aggregatorFromSpec('trust-filter+clip+median'),
       nextRound: 1,
       lastClosedRound: 0,
       clients: new Map(),
@@ -697,6 +699,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     metrics?.roundSeconds.observe({ model: name }, done.durationMs / 1000);
     await publishHead(m);
     notifyPublished(m, done);
+    notifyRound(done);
     await publishReport(done);
     // behaviour evidence: an update pointing the same way as the aggregate is good, against it bad
     if (previous) {
@@ -750,6 +753,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         { type: 'put', key: key(m.config.name, 'report', sortableNumber(done.round, 12)), value: encodeJson(done) },
       ]);
     }
+    notifyRound(done);
     await publishReport(done);
     logger.info({ model: m.config.name, round: done.round, outcome: done.outcome, reason: done.reason }, 'FL round closed without a new version');
     return done;
@@ -757,6 +761,17 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   const stopHooks = new Set<() => void>();
   const publishedListeners = new Set<(e: PublishedEvent) => void>();
+  const roundListeners = new Set<(r: RoundReport) => void>();
+
+  function notifyRound(report: RoundReport): void {
+    for (const l of roundListeners) {
+      try {
+        l(report);
+      } catch (error) {
+        logger.warn({ err: error }, 'round listener failed');
+      }
+    }
+  }
 
   function notifyPublished(m: ModelState, report?: RoundReport): void {
     const head = m.head!;
@@ -869,6 +884,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       return out;
     },
     stats: () => structuredClone(stats),
+    onRound(listener) {
+      roundListeners.add(listener);
+      return () => roundListeners.delete(listener);
+    },
     onPublished(listener) {
       publishedListeners.add(listener);
       return () => publishedListeners.delete(listener);

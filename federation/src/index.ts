@@ -98,3 +98,5 @@ export type {
   GroupReport,
   PoisoningCell,
 } from './evaluate.js';
+export { startCoordinatorService } from './service.js';
+export type { CoordinatorService, CoordinatorServiceOptions } from './service.js';

@@ -1,0 +1,110 @@
+import type { Bus, Clock, KeyValueStore, Logger } from '@sliceguard/core';
+import { silentLogger, systemClock, toHex } from '@sliceguard/core';
+import { connectNatsBus } from '@sliceguard/bus';
+import type { AgentIdentity, TrustStore } from '@sliceguard/identity';
+import { openLevelKv } from '@sliceguard/store';
+import { aggregatorFromSpec } from './aggregators.js';
+import { type Coordinator, createCoordinator } from './coordinator.js';
+import { bridgeCrossDomain, type CrossDomainBridge } from './cross-domain.js';
+import { InvalidFederationOptionsError } from './errors.js';
+import { createDomainGossip, type DomainGossip } from './gossip.js';
+
+export interface CoordinatorServiceOptions {
+  domain: string;
+  /** NATS server URLs (a cluster: several). */
+  servers: string[];
+  identity: AgentIdentity;
+  trustStore: TrustStore;
+  /** LevelDB directory of the coordinator (model versions, round state, reports). */
+  dataDir: string;
+  /** Model names, one per NF type. */
+  models: string[];
+  /** Aggregator spec (aggregatorFromSpec). Default `trust-filter+clip+median`. */
+  aggregator?: string;
+  fraction?: number;
+  minClients?: number;
+  roundTimeoutMs?: number;
+  /** Automatic rounds; omit to drive rounds yourself (runRound). */
+  roundIntervalMs?: number;
+  epochs?: number;
+  /** Cross-domain gossip: listen addresses and partner coordinators to dial. */
+  p2p?: { listen: string[]; peers: string[] };
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface CoordinatorService {
+  coordinator: Coordinator;
+  bus: Bus;
+  kv: KeyValueStore;
+  gossip?: DomainGossip;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root of `sliceguard coordinator`: NATS bus with the coordinator's credential,
+ * LevelDB store, coordinator, and optionally the cross-domain gossip and its bridge. Stops in
+ * reverse order.
+ */
+export async function startCoordinatorService(options: CoordinatorServiceOptions): Promise<CoordinatorService> {
+  const claims = options.identity.credential.claims;
+  if (claims.level !== 'coordinator' || claims.domain !== options.domain) {
+    throw new InvalidFederationOptionsError(
+      `credential of ${claims.agentId} is a ${claims.level} credential of domain ${claims.domain}; the coordinator of ${options.domain} needs a coordinator credential of ${options.domain}`,
+      { field: 'credential', agentId: claims.agentId },
+    );
+  }
+  if (toHex(options.identity.keyPair.publicKey) !== claims.publicKey.toLowerCase()) {
+    throw new InvalidFederationOptionsError('the key file does not match the credential (different public key)', { field: 'key' });
+  }
+  if (options.models.length === 0) throw new InvalidFederationOptionsError('name at least one model (--model NAME)', { field: 'models' });
+  const clock = options.clock ?? systemClock();
+  const logger = options.logger ?? silentLogger();
+  const kv = await openLevelKv(options.dataDir);
+  let bus: Bus | undefined;
+  let gossip: DomainGossip | undefined;
+  let bridge: CrossDomainBridge | undefined;
+  let coordinator: Coordinator | undefined;
+  try {
+    bus = await connectNatsBus({ servers: options.servers, identity: options.identity, trustStore: options.trustStore, clock, logger });
+    const aggregator = aggregatorFromSpec(options.aggregator ?? 'trust-filter+clip+median');
+    coordinator = createCoordinator({
+      bus,
+      domain: options.domain,
+      kv,
+      models: options.models.map((name) => ({ name, aggregator })),
+      clock,
+      logger,
+      fraction: options.fraction,
+      minClients: options.minClients,
+      roundTimeoutMs: options.roundTimeoutMs,
+      roundIntervalMs: options.roundIntervalMs,
+      epochs: options.epochs,
+    });
+    await coordinator.start();
+    if (options.p2p) {
+      gossip = createDomainGossip({ domain: options.domain, identity: options.identity, trustStore: options.trustStore, listen: options.p2p.listen, peers: options.p2p.peers, clock, logger });
+      await gossip.start();
+      bridge = bridgeCrossDomain({ coordinator, gossip, domain: options.domain, logger });
+    }
+  } catch (error) {
+    await coordinator?.stop();
+    await bus?.close();
+    await kv.close();
+    throw error;
+  }
+  const started = { coordinator, bus, kv, gossip };
+  let stopped = false;
+  return {
+    ...started,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      bridge?.stop();
+      await gossip?.stop();
+      await started.coordinator.stop();
+      await started.bus.drain();
+      await kv.close();
+    },
+  };
+}
