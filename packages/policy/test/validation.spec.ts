@@ -136,6 +136,15 @@ describe('policy conflicts', () => {
     });
   }
 
+  it('reports a conflict across two files with each file and line', async () => {
+    const a = { file: 'nf.yaml', text: 'policies:\n  - id: out\n    scope: { level: nf }\n    on: { event: delegation, action: scale_out }\n    do:\n      - action: scale_out\n        target: amf\n' };
+    const b = { file: 'cn.yaml', text: 'policies:\n  - id: in\n    on: delegation\n    do:\n      - action: notify\n      - action: scale_in\n        target: amf\n' };
+    const report = await checkPolicies([a, b]);
+    assert.equal(report.conflicts.length, 1);
+    const [c] = report.conflicts;
+    assert.deepEqual([c.kind, c.a.file, c.a.line, c.a.path, c.b.file, c.b.line, c.b.path], ['scale_direction', 'nf.yaml', 6, 'policies[0].do[0]', 'cn.yaml', 6, 'policies[0].do[1]']);
+  });
+
   it('accepts a conflict that explicit, different priorities resolve', async () => {
     const set = await loadPolicies([fixture('conflict-resolved.yaml')]);
     assert.equal(set.resolvedConflicts.length, 1);
