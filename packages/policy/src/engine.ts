@@ -131,6 +131,10 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
           else index.byTarget.set(t, [p]);
         }
     }
+    if (!options.coordinator) {
+      const holding = ordered.filter((p) => p.guards.blocks).map((p) => p.id);
+      if (holding.length) logger.warn({ policies: holding }, 'policies with a `blocks` guard need a loop coordinator (createLoopCoordinator) to hold other loops off');
+    }
     cacheKey = key;
     cache = byType;
     version = set.version;
