@@ -47,7 +47,7 @@ export function scopesOverlap(a: PolicyScope, b: PolicyScope): boolean {
 
 export function triggersOverlap(a: PolicyTrigger, b: PolicyTrigger): boolean {
   if (a.event !== b.event) return false;
-  const keys = ['level', 'kind', 'name', 'action', 'metric', 'to', 'from', 'target', 'source'] as const;
+  const keys = ['level', 'kind', 'name', 'action', 'metric', 'to', 'from', 'subject', 'target', 'source'] as const;
   if (!keys.every((k) => intersects(a[k], b[k]))) return false;
   const lo = Math.max(a.minSeverity ?? 0, b.minSeverity ?? 0);
   const hi = Math.min(a.maxSeverity ?? 1, b.maxSeverity ?? 1);

@@ -386,6 +386,7 @@ export function triggerMatches(t: PolicyTrigger, event: SecurityEvent): boolean 
   if (t.action && !t.action.includes(String(e.action))) return false;
   if (t.to && !t.to.includes(String(e.to))) return false;
   if (t.from && !t.from.includes(String(e.from))) return false;
+  if (t.subject && !t.subject.includes(String(e.subject))) return false;
   if (t.metric) {
     if (event.type === 'anomaly' || event.type === 'incident') {
       if (!event.evidence?.contributors?.some((c) => t.metric!.includes(c.metric))) return false;

@@ -40,9 +40,10 @@ export interface PolicyTrigger {
   metric?: string[];
   /** anomaly/incident: evidence carries an indicator of one of these kinds. */
   indicator?: string[];
-  /** trust: the new state. */
+  /** trust: the new state / the previous state / the agent the trust event is about. */
   to?: string[];
-  /** delegation: from these agents. */
+  subject?: string[];
+  /** delegation: from these agents; trust: the previous state. */
   from?: string[];
   /** timer: the period at which createPolicyTimers raises this timer. */
   everyMs?: number;

@@ -39,7 +39,7 @@ export const TRIGGER_SELECTORS: Record<string, readonly string[]> = {
   management: ['kind'],
   timer: ['name', 'every'],
   ssla_violation: ['metric'],
-  trust: ['to'],
+  trust: ['to', 'from', 'subject'],
 };
 
 export interface ParseResult {
@@ -252,7 +252,7 @@ function parseTrigger(ctx: Ctx, node: Node | undefined, path: string, parent: No
   if (trigger.minSeverity !== undefined && trigger.maxSeverity !== undefined && trigger.minSeverity > trigger.maxSeverity) {
     issue(ctx, node, `${path}.minSeverity`, 'minSeverity is greater than maxSeverity: the policy can never fire');
   }
-  for (const key of ['level', 'kind', 'name', 'action', 'metric', 'indicator', 'to', 'from', 'target', 'source'] as const) {
+  for (const key of ['level', 'kind', 'name', 'action', 'metric', 'indicator', 'to', 'from', 'subject', 'target', 'source'] as const) {
     const n = node.get(key, true) as Node | undefined;
     if (n === undefined || !allowed.includes(key)) continue;
     const values = stringList(ctx, n, `${path}.${key}`);

@@ -82,6 +82,12 @@ policies:
     const d = await engine.decide(delegation({ params: { nf: 'amf' } }), { agentId: 'd:cn', level: 'subslice', now: 0 });
     assert.equal(d[0].actions[0].target, 'amf');
     assert.deepEqual(await engine.decide(delegation({ from: 'd:other', params: { nf: 'amf' } }), { agentId: 'd:cn', level: 'subslice', now: 0 }), []);
+    const trustEvent = { id: 't1', type: 'trust' as const, at: 0, source: 'd:tsm', target: 'd:nf7', severity: 0.8, subject: 'd:nf7', from: 'trusted', to: 'quarantine', score: 0.1, reason: 'bad reports' };
+    const quarantine = parsePolicies([{ text: `policies:\n  - id: q\n    on: { event: trust, to: quarantine, subject: [d:nf7] }\n    do: [ { action: quarantine, target: "\${event.subject}" } ]\n` }]);
+    const tEngine = createPolicyEngine({ policies: quarantine, clock });
+    assert.equal((await tEngine.decide(trustEvent, nf(0)))[0].actions[0].target, 'd:nf7');
+    assert.deepEqual(await tEngine.decide({ ...trustEvent, to: 'reduce_weight' }, nf(0)), []);
+    assert.deepEqual(await tEngine.decide({ ...trustEvent, subject: 'd:nf8' }, nf(0)), []);
     assert.equal((await engine.decide(management('scale', { replicas: 3 }), nf(0))).length, 1);
     assert.equal((await engine.decide(management('scale', { replicas: 2 }), nf(0))).length, 0);
   });
