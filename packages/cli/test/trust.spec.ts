@@ -88,5 +88,8 @@ describe('cli: trust', () => {
     const s = await run('trust', 'evaluate', '--seed', 'x');
     assert.equal(s.code, 1);
     assert.match(s.err, /--seed must be an integer/);
+    const p = await run('trust', 'evaluate', '--malicious-bad-rate', '1.5');
+    assert.equal(p.code, 1);
+    assert.match(p.err, /--malicious-bad-rate must be a probability/);
   });
 });

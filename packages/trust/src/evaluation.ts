@@ -209,7 +209,8 @@ async function runScenario(c: RunConfig): Promise<RunTrace> {
     }
     for (const action of e.lifted) {
       const since = mine.get(action);
-      if (since !== undefined && e.at - since <= halfLifeMs) actionsRegained++;
+      // "within one forgetting period": lifted before a full half-life has passed since it was imposed
+      if (since !== undefined && e.at - since < halfLifeMs) actionsRegained++;
       mine.delete(action);
     }
   });
@@ -296,7 +297,7 @@ async function runScenario(c: RunConfig): Promise<RunTrace> {
       if (c.scenario === 'on-off') {
         const score = trust.score(a.id);
         for (const [action, since] of imposed.get(a.id) ?? []) {
-          if (now - since > halfLifeMs) continue;
+          if (now - since >= halfLifeMs) continue;
           const lift = trust.defaults.thresholds[action as keyof typeof trust.defaults.thresholds] + trust.defaults.hysteresis;
           worstRegainMargin = Math.max(worstRegainMargin, score - lift);
         }

@@ -31,7 +31,16 @@ interface EvaluateOpts {
   agents: string;
   rounds: string;
   scenario?: string;
+  honestErrorRate?: string;
+  maliciousBadRate?: string;
   json?: boolean;
+}
+
+function probability(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (!/^\d*\.?\d+$/.test(text.trim()) || !(v >= 0 && v <= 1)) throw new InvalidInputError(`${option} must be a probability between 0 and 1 (got "${text}")`, { option, value: text });
+  return v;
 }
 
 function positiveInt(text: string, option: string, min = 1): number {
@@ -182,6 +191,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--agents <n>', 'agents per run', '50')
     .option('--rounds <n>', 'interactions per agent', '250')
     .option('--scenario <names>', `comma-separated subset of: ${SCENARIOS.join(', ')}`)
+    .option('--honest-error-rate <p>', 'probability that an honest interaction goes wrong anyway (default 0.05)')
+    .option('--malicious-bad-rate <p>', 'probability that a malicious interaction is bad (default 0.95)')
     .option('--json', 'print JSON (per-seed results, summary, targets)')
     .action(async (opts: EvaluateOpts) => {
       if (opts.seed !== undefined && opts.seeds !== undefined) throw new InvalidInputError('give --seed or --seeds, not both', { option: '--seeds' });
@@ -197,6 +208,8 @@ export function register(program: Command, ctx: CliContext): void {
         agents: positiveInt(opts.agents, '--agents', 10),
         rounds: positiveInt(opts.rounds, '--rounds', 10),
         ...(scenarios ? { scenarios } : {}),
+        ...(opts.honestErrorRate !== undefined ? { honestErrorRate: probability(opts.honestErrorRate, '--honest-error-rate') } : {}),
+        ...(opts.maliciousBadRate !== undefined ? { maliciousBadRate: probability(opts.maliciousBadRate, '--malicious-bad-rate') } : {}),
       });
       const summary = summarizeEvaluation(report);
       emit(ctx, opts.json, { ...report, summary }, () => evaluationText(report, summary));
