@@ -105,12 +105,13 @@ describe('webhook actuator (against a local node:http server)', () => {
 
   it('stops when the caller aborts', async () => {
     received.length = 0;
+    const controller = new AbortController();
     respond = (_q, res) => {
       res.statusCode = 503;
       res.end();
+      // the loop stops while the actuator waits for its first retry
+      setTimeout(() => controller.abort(new Error('loop stopping')), 20);
     };
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('loop stopping')), 60);
     const out = await actuator({ backoffMs: 1_000 }).execute(request('w6'), { signal: controller.signal });
     assert.equal(out.status, 'failed');
     assert.match(out.detail!, /aborted/);
