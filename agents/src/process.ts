@@ -142,13 +142,8 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     });
   }
   const trustStore = new TrustStore({ roots: readRoots(options) });
-  const bus = await connectNatsBus({ servers: options.nats, identity: { keyPair, credential }, trustStore, clock, logger: logger.child({ module: 'bus' }) });
-  const revocations = subscribeRevocations(bus, trustStore);
-  const kv = await openLevelKv(join(options.dataDir, 'knowledge'));
-  const rng = seededRng(`${spec.agentId}:${Date.now()}`);
-  const ids = idGenerator(rng, spec.agentId);
-  const decisionEngine = await resolveDecisionEngine({ spec, clock, ids, logger, policies: options.policies ?? 'topology' });
 
+  // Everything that can be checked without the network is checked first.
   let collector: Collector | undefined;
   let detector: StreamingDetector | undefined;
   if (spec.level === 'nf' && spec.nf) {
@@ -159,38 +154,56 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     }
     detector = createStatisticalDetector({ metrics: spec.nf.metrics, ...(options.warmup !== undefined ? { warmup: options.warmup } : {}) });
   }
+  const rng = seededRng(`${spec.agentId}:${Date.now()}`);
+  const ids = idGenerator(rng, spec.agentId);
+  const decisionEngine = await resolveDecisionEngine({ spec, clock, ids, logger, policies: options.policies ?? 'topology' });
 
+  const bus = await connectNatsBus({ servers: options.nats, identity: { keyPair, credential }, trustStore, clock, logger: logger.child({ module: 'bus' }) });
+  const revocations = subscribeRevocations(bus, trustStore);
+  const opened: { close(): Promise<void> }[] = [];
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {
     resolveDone = r;
   });
   let stopping: Promise<void> | undefined;
   let trustManager: TrustManager | undefined;
-  const base: AgentOptions = {
-    spec,
-    directory,
-    bus,
-    clock,
-    rng,
-    ids,
-    logger,
-    kv,
-    decisionEngine,
-    actuators: localActuators(spec, directory, options, clock, logger, { keyPair, credentialId: credential.id }),
-    ...(collector ? { collector } : {}),
-    ...(detector ? { detector } : {}),
-    ...(options.samplingMs ? { monitoring: { samplingPeriodMs: options.samplingMs } } : {}),
-    ...(options.coordination ? { coordination: options.coordination } : {}),
-    onControl: (command) => {
-      if (command.command === 'terminate') void running.stop(`terminated by ${command.from}: ${command.reason}`);
-    },
-  };
   let agent: Agent;
-  if (spec.level === 'domain') {
-    trustManager = await createTrustManager({ clock, self: spec.agentId, logger, kv: await openLevelKv(join(options.dataDir, 'trust')) });
-    agent = await createDomainAgent({ ...base, trustManager });
-  } else {
-    agent = await createAgent(base);
+  try {
+    const kv = await openLevelKv(join(options.dataDir, 'knowledge'));
+    opened.push(kv);
+    const base: AgentOptions = {
+      spec,
+      directory,
+      bus,
+      clock,
+      rng,
+      ids,
+      logger,
+      kv,
+      decisionEngine,
+      actuators: localActuators(spec, directory, options, clock, logger, { keyPair, credentialId: credential.id }),
+      ...(collector ? { collector } : {}),
+      ...(detector ? { detector } : {}),
+      ...(options.samplingMs ? { monitoring: { samplingPeriodMs: options.samplingMs } } : {}),
+      ...(options.coordination ? { coordination: options.coordination } : {}),
+      onControl: (command) => {
+        if (command.command === 'terminate') void running.stop(`terminated by ${command.from}: ${command.reason}`);
+      },
+    };
+    if (spec.level === 'domain') {
+      const trustKv = await openLevelKv(join(options.dataDir, 'trust'));
+      opened.push(trustKv);
+      trustManager = await createTrustManager({ clock, self: spec.agentId, logger, kv: trustKv });
+      agent = await createDomainAgent({ ...base, trustManager });
+    } else {
+      agent = await createAgent(base);
+    }
+  } catch (error) {
+    // Nothing may keep the process alive after a failed start.
+    revocations.unsubscribe();
+    await bus.close().catch(() => {});
+    for (const o of opened) await o.close().catch(() => {});
+    throw error;
   }
   const running: RunningAgent = {
     agent,
@@ -202,6 +215,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
         await agent.stop();
         revocations.unsubscribe();
         await trustManager?.close();
+        for (const o of opened) await o.close().catch(() => {});
         await bus.drain().catch(() => bus.close());
         resolveDone();
       })();

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDomainAuthority, writeCredentialFile, writeKeyFile } from '@sliceguard/identity';
+import { type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
+import { main } from '../src/main.js';
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['node', 'sliceguard', ...args], { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+const TOPOLOGY = `version: 1
+domains:
+  - id: d1
+    slices:
+      - id: s1
+        subslices:
+          - id: edge1
+            kind: edge
+            nfs:
+              - { id: web, type: web, kind: cnf }
+`;
+
+describe('cli: sliceguard agent', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let roots: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-cli-agent-'));
+    writeFileSync(join(dir, 'topology.yaml'), TOPOLOGY);
+    const authority = createDomainAuthority('d1');
+    roots = `d1=${authority.publicKeyHex}`;
+    for (const [name, claims] of [
+      ['web', { agentId: 'd1:web', level: 'nf', slice: 's1', subslice: 'edge1', nf: 'web' }],
+      ['edge', { agentId: 'd1:edge1', level: 'subslice', slice: 's1', subslice: 'edge1' }],
+    ] as const) {
+      const id = authority.issue(claims);
+      writeKeyFile(join(dir, `${name}.key`), id.keyPair);
+      writeCredentialFile(join(dir, `${name}.cred`), id.credential);
+    }
+    writeFileSync(join(dir, 'metrics.csv'), `timestamp,cpu_usage,load1,memory_used,net_in_bytes,net_out_bytes,open_connections,http_requests_per_s,http_response_ms\n${Array.from({ length: 50 }, (_, i) => `${i * 1000},0.3,1,500,1000,5000,100,${100 + (i % 5)},20`).join('\n')}\n`);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const base = (id: string, name: string, nats = 'nats://127.0.0.1:1') => [
+    'agent',
+    '--topology',
+    join(dir, 'topology.yaml'),
+    '--id',
+    id,
+    '--nats',
+    nats,
+    '--key',
+    join(dir, `${name}.key`),
+    '--credential',
+    join(dir, `${name}.cred`),
+    '--data-dir',
+    join(dir, `data-${name}`),
+  ];
+
+  it('documents its options', async () => {
+    const r = await run('agent', '--help');
+    assert.equal(r.code, 0);
+    for (const o of ['--topology', '--id', '--nats', '--key', '--credential', '--data-dir', '--root', '--csv']) assert.match(r.out, new RegExp(o));
+  });
+
+  it('refuses an agent id that is not in the topology, listing the known ones', async () => {
+    const r = await run(...base('d1:nope', 'web'), '--root', roots);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /error AGENT_ERR_UNKNOWN_AGENT: agent "d1:nope" is not in the topology .*known agents: d1:tsm, d1:s1, d1:edge1, d1:web/);
+  });
+
+  it('refuses a credential issued to another agent, a malformed --root, and a missing root', async () => {
+    const other = await run(...base('d1:web', 'edge'), '--root', roots);
+    assert.equal(other.code, 1);
+    assert.match(other.err, /AGENT_ERR_CONFIG: credential .*edge.cred is for d1:edge1, not d1:web/);
+    const badRoot = await run(...base('d1:web', 'web'), '--root', 'd1=zz');
+    assert.equal(badRoot.code, 1);
+    assert.match(badRoot.err, /--root "d1=zz" must be DOMAIN=PUBLICKEYHEX/);
+    const noRoot = await run(...base('d1:web', 'web'));
+    assert.equal(noRoot.code, 1);
+    assert.match(noRoot.err, /no trusted domain root: pass --root DOMAIN=PUBHEX or put roots.json beside/);
+  });
+
+  it('an NF without exporter needs --csv, and a dead broker is a clear error', async () => {
+    const noCollector = await run(...base('d1:web', 'web'), '--root', roots);
+    assert.equal(noCollector.code, 1);
+    assert.match(noCollector.err, /BUS_ERR_CONNECT|AGENT_ERR_CONFIG/);
+    const dead = await run(...base('d1:web', 'web'), '--root', roots, '--csv', join(dir, 'metrics.csv'));
+    assert.equal(dead.code, 1);
+    assert.match(dead.err, /error BUS_ERR_CONNECT: cannot connect to NATS at nats:\/\/127.0.0.1:1/);
+  });
+
+  describe('with a nats-server', () => {
+    let nats: NatsServerHandle;
+    before(async () => {
+      nats = await startNatsServer();
+    });
+    after(async () => nats?.stop());
+
+    it('runs an NF agent from a CSV replay until SIGTERM, keeping knowledge in LevelDB', async () => {
+      let err = '';
+      const done = main(['node', 'sliceguard', ...base('d1:web', 'web', nats.url), '--root', roots, '--csv', join(dir, 'metrics.csv'), '--sampling-ms', '100', '--log-level', 'silent'], {
+        out: () => {},
+        err: (t) => (err += t),
+      });
+      const deadline = Date.now() + 30_000;
+      while (!err.includes('running') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.match(err, /agent d1:web running \(level nf\)/);
+      process.emit('SIGTERM');
+      assert.equal(await done, 0, err);
+      assert.match(err, /agent d1:web stopped/);
+      const noCsv = await run(...base('d1:web', 'web', nats.url), '--root', roots);
+      assert.equal(noCsv.code, 1);
+      assert.match(noCsv.err, /NF web has no exporter url in the topology; give one \(nfs\[\]\.exporter\.url\) or pass --csv FILE/);
+    });
+  });
+});
