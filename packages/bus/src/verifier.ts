@@ -26,11 +26,13 @@ export interface VerifierCaches {
   signatures?: WeakMap<Envelope, boolean>;
   /** Batch signatures verified: key = key + signature + Merkle root, so a reused signature over another root misses. */
   batches: Map<string, boolean>;
+  /** (credential id, subject) → inside the credential's scopes. */
+  scopes: Map<string, boolean>;
   maxEntries: number;
 }
 
 export function createVerifierCaches(maxEntries = 20_000): VerifierCaches {
-  return { credentials: new Map(), verifiers: new Map(), batches: new Map(), maxEntries };
+  return { credentials: new Map(), verifiers: new Map(), batches: new Map(), scopes: new Map(), maxEntries };
 }
 
 function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
@@ -77,10 +79,14 @@ function reject(reason: RejectReason, detail: string, sender?: string): Rejected
  * Ed25519 signature (or batch signature + digest).
  */
 export class EnvelopeVerifier {
+  private readonly inboxPrefixDot: string;
+
   constructor(
     private readonly options: VerifierOptions,
     private readonly caches: VerifierCaches = createVerifierCaches(),
-  ) {}
+  ) {
+    this.inboxPrefixDot = `${options.inboxPrefix}.`;
+  }
 
   verify(env: Envelope, replay: ReplayWindow): VerifyOutcome {
     const h = env.headers;
@@ -102,8 +108,7 @@ export class EnvelopeVerifier {
     const check = this.options.trustStore.verifyCredential(cred, now);
     if (!check.ok) return reject(check.reason, check.message, agentId);
 
-    const inbox = env.subject.startsWith(`${this.options.inboxPrefix}.`);
-    if (!inbox && !subjectInScopes(cred.claims.scopes, env.subject)) {
+    if (!this.inScope(cred, env.subject)) {
       return reject('out_of_scope', `${agentId} may not publish on ${env.subject}`, agentId);
     }
     if (ts < now - this.options.maxSkewMs) return reject('stale', `timestamp ${now - ts} ms old`, agentId);
@@ -117,12 +122,26 @@ export class EnvelopeVerifier {
     return { ok: true, sender: check.principal, credential: cred, timestamp: ts, seq, epoch: h.epoch, replayKey };
   }
 
+  private inScope(cred: Credential, subject: string): boolean {
+    if (subject.startsWith(this.inboxPrefixDot)) return true;
+    const key = `${cred.id}\n${subject}`;
+    let ok = this.caches.scopes.get(key);
+    if (ok === undefined) {
+      ok = subjectInScopes(cred.claims.scopes, subject);
+      boundedSet(this.caches.scopes, key, ok, this.caches.maxEntries);
+    }
+    return ok;
+  }
+
   private credential(header: string): Credential | null {
     const cached = this.caches.credentials.get(header);
     if (cached !== undefined) return cached;
     let cred: Credential | null = null;
     try {
       cred = decodeCredentialHeader(header);
+      Object.freeze(cred.claims.scopes);
+      Object.freeze(cred.claims);
+      Object.freeze(cred);
     } catch {
       cred = null;
     }

@@ -41,6 +41,7 @@ export class TrustStore {
   private readonly rootsByDomain = new Map<string, Map<string, TrustedRoot>>();
   private readonly revocations = new Map<string, { seq: number; ids: Set<string>; list: RevocationList }>();
   private readonly signatureCache = new Map<string, boolean>();
+  private readonly structuralCache = new Map<string, { revision: number; credential: Credential; result: CredentialCheck }>();
   private readonly signatureCacheSize: number;
   private readonly listeners = new Set<(change: TrustStoreChange) => void>();
   private revisionCounter = 0;
@@ -100,6 +101,28 @@ export class TrustStore {
    * [notBefore, expiresAt), not revoked. Never throws on bad input.
    */
   verifyCredential(cred: Credential, now: number): CredentialCheck {
+    // The trust-dependent part (root, domain, authority, signature) only changes with the store's
+    // revision; a bus checks the same credential on every message, so it is cached per credential.
+    const key = `${cred.id}:${cred.signature}`;
+    let structural = this.structuralCache.get(key);
+    if (!structural || structural.revision !== this.revisionCounter || structural.credential !== cred) {
+      structural = { revision: this.revisionCounter, credential: cred, result: this.checkStructure(cred) };
+      if (this.structuralCache.size >= this.signatureCacheSize) {
+        const oldest = this.structuralCache.keys().next().value;
+        if (oldest !== undefined) this.structuralCache.delete(oldest);
+      }
+      this.structuralCache.set(key, structural);
+    }
+    const result = structural.result;
+    if (!result.ok) return result;
+    const c = cred.claims;
+    if (now < c.notBefore) return { ok: false, reason: 'not_yet_valid', message: `credential ${cred.id} is valid from ${new Date(c.notBefore).toISOString()}` };
+    if (now >= c.expiresAt) return { ok: false, reason: 'expired', message: `credential ${cred.id} expired at ${new Date(c.expiresAt).toISOString()}` };
+    if (this.isRevoked(cred.id, cred.issuer)) return { ok: false, reason: 'revoked', message: `credential ${cred.id} is revoked by ${cred.issuer}` };
+    return result;
+  }
+
+  private checkStructure(cred: Credential): CredentialCheck {
     const root = this.rootFor(cred.issuer, cred.issuerKey);
     if (!root) {
       return { ok: false, reason: 'unknown_root', message: `issuer ${cred.issuer} with key ${String(cred.issuerKey).slice(0, 16)}… is not a trusted root` };
@@ -114,10 +137,7 @@ export class TrustStore {
       }
     }
     if (!this.signatureValid(cred)) return { ok: false, reason: 'bad_credential', message: `credential ${cred.id} has an invalid id or signature` };
-    if (now < c.notBefore) return { ok: false, reason: 'not_yet_valid', message: `credential ${cred.id} is valid from ${new Date(c.notBefore).toISOString()}` };
-    if (now >= c.expiresAt) return { ok: false, reason: 'expired', message: `credential ${cred.id} expired at ${new Date(c.expiresAt).toISOString()}` };
-    if (this.isRevoked(cred.id, cred.issuer)) return { ok: false, reason: 'revoked', message: `credential ${cred.id} is revoked by ${cred.issuer}` };
-    return { ok: true, credential: cred, principal: principalOf(cred) };
+    return { ok: true, credential: cred, principal: Object.freeze(principalOf(cred)) };
   }
 
   private signatureValid(cred: Credential): boolean {
