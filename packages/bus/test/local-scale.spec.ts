@@ -86,16 +86,14 @@ describe('LocalBus on a SimulatedClock, at scale', function () {
     );
     const tsm = localBus({ network, clock, trustStore: store, identity: d1.issue({ agentId: 'd1:tsm', level: 'domain' }) });
     let control = 0;
-    nfs.forEach((b, i) =>
+    for (const [i, b] of nfs.entries()) {
       b.subscribe(loopSubject('nf', placement(i), 'delegate'), () => {
         control++;
-      }),
-    );
-    nfs.forEach((b) =>
+      });
       b.subscribe('sg.d1._._._.control', () => {
         control++;
-      }),
-    );
+      });
+    }
     const telemetry: string[] = [];
     tsm.subscribe(childrenSubject('subslice', { domain: 'd1', slice: 's3', subslice: 'cn' }, 'telemetry'), (m) => {
       telemetry.push(m.sender.agentId);
