@@ -17,8 +17,8 @@ export interface AgentsLayerOptions {
   policies?: 'topology' | 'builtin';
   /** Statistical detector threshold (z). Default the analytics default. */
   zThreshold?: number;
-  /** LSTM window (samples), epochs. Defaults 12 and 30 (the paper's epochs and batch size 50). */
-  lstm?: { window?: number; epochs?: number; batchSize?: number; units?: number };
+  /** LSTM window (samples), epochs, batch, units, training windows. Defaults 12, 30 (the paper), 50 (the paper), 16, 400. */
+  lstm?: { window?: number; epochs?: number; batchSize?: number; units?: number; maxWindows?: number };
   /** Trust scores are sampled every this many ms. Default 30 s. */
   trustEveryMs?: number;
 }
@@ -38,34 +38,47 @@ export function feedCollector(feed: MetricFeed, nf: string): Collector {
   };
 }
 
-/** A detector whose implementation can be swapped (statistical → LSTM) and whose verdicts are recorded. */
+/**
+ * The NF agent's detector in a simulation: the statistical baseline always runs (so its baseline
+ * stays warm); once an LSTM autoencoder is installed, it scores every sample that carries all of its
+ * metrics, and the baseline answers for samples that do not (programmable monitoring may narrow the
+ * metric set for a while) or while the LSTM refills its window. Every verdict is recorded.
+ */
 export class RecordedDetector implements StreamingDetector {
+  private lstm?: StreamingDetector;
+
   constructor(
-    private inner: StreamingDetector,
+    private readonly baseline: StreamingDetector,
     private readonly nf: string,
     private readonly recorder: Recorder,
   ) {}
 
   get name(): string {
-    return this.inner.name;
+    return this.lstm ? `${this.lstm.name}+${this.baseline.name}` : this.baseline.name;
   }
 
   get metrics(): readonly string[] {
-    return this.inner.metrics;
+    return this.baseline.metrics;
   }
 
   async push(sample: Sample): Promise<Verdict | undefined> {
-    const verdict = await this.inner.push(sample);
+    const base = await this.baseline.push(sample);
+    let verdict = base;
+    if (this.lstm && this.lstm.metrics.every((m) => Number.isFinite(sample.values[m]))) {
+      verdict = (await this.lstm.push(sample)) ?? base;
+    }
     if (verdict) this.recorder.onVerdict(this.nf, verdict);
     return verdict;
   }
 
   reset(): void {
-    this.inner.reset();
+    this.baseline.reset();
+    this.lstm?.reset();
   }
 
-  swap(next: StreamingDetector): void {
-    this.inner = next;
+  /** Installs the trained model's detector. */
+  install(lstm: StreamingDetector): void {
+    this.lstm = lstm;
   }
 }
 
@@ -97,6 +110,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       rng: ctx.rng,
       logger: ctx.logger,
       policies: options.policies ?? 'topology',
+      ...(ctx.autoscaler ? {} : { mano: { autoscaler: false as const } }),
       monitoring: { samplingPeriodMs: ctx.samplingPeriodMs },
       // the flow probe exports up to 25 top flows per statistic: let an anomaly name them all
       nfAnalytics: { maxIndicators: 32 },
@@ -160,6 +174,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       recorder.onMessage({ at: engine.now(), kind, from: msg.sender.agentId, ...(payload.to ? { to: payload.to } : {}), subject: msg.subject });
     });
 
+    const models: LstmAutoencoder[] = [];
     let lastTrust = Number.NEGATIVE_INFINITY;
     const trustEvery = options.trustEveryMs ?? 30_000;
     const layer: SecurityLayer = {
@@ -171,7 +186,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       },
       async endTraining() {
         if (detectorKind !== 'lstm') return;
-        await installLstm(detectors, recorder, ctx, options);
+        await installLstm(detectors, recorder, ctx, options, models);
       },
       observe() {
         const now = engine.now();
@@ -196,6 +211,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
         recorder.busStats = { sent, delivered, rejected: Object.fromEntries(Object.entries(rejected).filter(([, n]) => n > 0)) };
         await observer.close();
         await sim.stop();
+        for (const m of models) m.dispose();
       },
     };
     return layer;
@@ -226,8 +242,8 @@ async function installLstm(
   recorder: Recorder,
   ctx: SecurityLayerContext,
   options: AgentsLayerOptions,
+  models: LstmAutoencoder[],
 ): Promise<void> {
-  const models: LstmAutoencoder[] = [];
   for (const [nf, { spec, detector }] of detectors) {
     const metrics = spec.nf!.metrics;
     const rows = (recorder.series.get(nf) ?? []).filter((p) => p.t > 60).map((p) => metrics.map((m) => p.metrics[m] ?? 0));
@@ -239,11 +255,18 @@ async function installLstm(
     const started = performance.now();
     const model = await trainLstmAutoencoder(rows, {
       model: { metrics: [...metrics], window, encoderUnits: [options.lstm?.units ?? 16], seed: 1 },
-      train: { epochs: options.lstm?.epochs ?? 30, batchSize: options.lstm?.batchSize ?? 50, shuffle: false },
+      train: {
+        epochs: options.lstm?.epochs ?? 30,
+        batchSize: options.lstm?.batchSize ?? 50,
+        shuffle: false,
+        patience: 3,
+        maxWindows: options.lstm?.maxWindows ?? 400,
+      },
       logger: ctx.logger,
     });
     models.push(model);
-    detector.swap(createLstmDetector({ model }));
+    // a pause longer than three sampling periods (e.g. narrowed monitoring) restarts the window
+    detector.install(createLstmDetector({ model, maxGapMs: 3 * ctx.samplingPeriodMs }));
     ctx.logger.info({ nf, rows: rows.length, wallMs: Math.round(performance.now() - started) }, 'LSTM autoencoder trained');
     recorder.note(`LSTM autoencoder for ${nf}: trained on ${rows.length} normal samples (window ${window})`);
   }

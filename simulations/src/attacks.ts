@@ -14,6 +14,8 @@ export interface AttackWindow {
   endMs: number;
   /** Source addresses the generator uses (what a correct mitigation blocks). */
   sources: string[];
+  /** Where legitimate users feel the attack (default: the first target), e.g. the AMF for a RAN storm. */
+  impact?: string;
 }
 
 export const ATTACK_KINDS = ['hulk', 'slowloris', 'signaling-storm', 'volumetric-dos', 'flash-crowd'] as const;
@@ -22,6 +24,8 @@ export type AttackKind = (typeof ATTACK_KINDS)[number];
 export interface WindowOptions {
   id: string;
   targets: readonly string[];
+  /** NF whose legitimate users' latency measures the attack's impact (default: the first target). */
+  impact?: string;
   /** Offset of the start from the start of the run, ms. */
   startMs: number;
   durationMs: number;
@@ -65,7 +69,16 @@ function windowed(
   };
   return {
     generator,
-    window: { id: o.id, kind, cls, targets: [...o.targets], startMs: o.startMs, endMs: o.startMs + o.durationMs, sources },
+    window: {
+      id: o.id,
+      kind,
+      cls,
+      targets: [...o.targets],
+      startMs: o.startMs,
+      endMs: o.startMs + o.durationMs,
+      sources,
+      ...(o.impact !== undefined ? { impact: o.impact } : {}),
+    },
   };
 }
 
@@ -187,13 +200,15 @@ export function flashCrowd(rng: Rng, runStartMs: number, o: FlashCrowdOptions) {
   const n = o.viewers ?? 500;
   const prefix = o.prefix ?? '10.30';
   const sources = Array.from({ length: n }, (_, i) => `${prefix}.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`);
+  // new viewers behave like the others: similar appetites (see httpUsers' heterogeneity)
+  const weights = sources.map(() => Math.exp(rng.normal(0, 0.2)));
+  const total = weights.reduce((a, b) => a + b, 0);
   return windowed('flash-crowd', 'legit', o, runStartMs, sources, (_nf, intensity, dtMs) => {
     const dt = dtMs / 1000;
-    // aggregate Poisson arrivals shared evenly: new viewers behave like the others
-    const perViewer = poisson(rng, (o.rpsPerViewer ?? 0.6) * intensity * n * dt) / dt / n;
-    return sources.map((source) => {
+    const perSecond = poisson(rng, (o.rpsPerViewer ?? 0.6) * intensity * n * dt) / dt;
+    return sources.map((source, i) => {
       const f = emptyFlow(source, 'legit', o.id);
-      f.rps = perViewer;
+      f.rps = ((perSecond * weights[i]) / total) * Math.max(0, 1 + rng.normal(0, 0.05));
       f.hitProbability = 0.95;
       f.reqBytes = 350;
       f.respBytes = 400_000;

@@ -7,6 +7,8 @@ export interface WindowFigures {
   kind: string;
   cls: 'attack' | 'legit';
   targets: string[];
+  /** NF whose legitimate latency the figures below describe. */
+  impact: string;
   startS: number;
   endS: number;
   detected: boolean;
@@ -121,7 +123,7 @@ export function evaluate(rec: Recorder, options: EvaluateOptions): Figures {
     ].sort((a, b) => a.t - b.t);
     const first = detections[0];
     const mitigations = loopActions.filter((a) => (MITIGATION_TYPES as readonly string[]).includes(a.type) && a.t >= w.s && a.t <= w.e + grace);
-    const target = w.targets[0];
+    const target = w.impact ?? w.targets[0];
     const baseline = baselineOf(target);
     const pts = rec.series.get(target) ?? [];
     const during = pts.filter((p) => p.t > w.s && p.t <= w.e);
@@ -131,6 +133,7 @@ export function evaluate(rec: Recorder, options: EvaluateOptions): Figures {
       kind: w.kind,
       cls: w.cls,
       targets: w.targets,
+      impact: target,
       startS: w.s,
       endS: w.e,
       detected: first !== undefined,

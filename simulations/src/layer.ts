@@ -34,6 +34,8 @@ export interface SecurityLayerContext {
   logger: Logger;
   /** The detector the scenario asks for (a layer may override it). */
   detector: 'lstm' | 'statistical';
+  /** Whether the MANO runs its own autoscaler. */
+  autoscaler: boolean;
 }
 
 /**
@@ -92,9 +94,9 @@ export function noSecurityLayer(): SecurityLayerFactory {
   return async (ctx) => {
     const filter = createTrafficFilter({ clock: ctx.engine.clock, name: 'baseline-filter' });
     const nfs = ctx.agents.filter((a) => a.nf).map((a) => ({ id: a.nf!.id, type: a.nf!.type, replicas: { ...a.nf!.replicas } }));
-    const mano = createSimulatedMano({ clock: ctx.engine.clock, nfs, trafficFilter: filter, logger: ctx.logger });
+    const mano = createSimulatedMano({ clock: ctx.engine.clock, nfs, trafficFilter: filter, logger: ctx.logger, ...(ctx.autoscaler ? {} : { autoscaler: false as const }) });
     const off = recordManoEvents(mano, ctx.recorder);
-    ctx.recorder.note('security layer: none (unprotected baseline; the MANO autoscaler still runs)');
+    ctx.recorder.note(`security layer: none (unprotected baseline${ctx.autoscaler ? '; the MANO autoscaler still runs' : ''})`);
     return {
       name: 'none',
       gate: filterGate(filter),

@@ -81,6 +81,7 @@ export async function runScenario(scenario: string | ScenarioDefinition, options
     rng: engine.fork('security'),
     logger,
     detector: def.detector ?? 'statistical',
+    autoscaler: def.autoscaler ?? true,
   });
 
   for (const fault of setup.faults ?? []) {
@@ -130,7 +131,16 @@ export async function runScenario(scenario: string | ScenarioDefinition, options
     security: layer.name,
     simulatedS: setup.durationMs / 1000,
     samplingPeriodS: samplingPeriodMs / 1000,
-    windows: setup.windows.map((w) => ({ id: w.id, kind: w.kind, cls: w.cls, targets: w.targets, startS: w.startMs / 1000, endS: w.endMs / 1000, sources: w.sources.length })),
+    windows: setup.windows.map((w) => ({
+      id: w.id,
+      kind: w.kind,
+      cls: w.cls,
+      targets: w.targets,
+      ...(w.impact ? { impact: w.impact } : {}),
+      startS: w.startMs / 1000,
+      endS: w.endMs / 1000,
+      sources: w.sources.length,
+    })),
     figures,
     series: Object.fromEntries(recorder.series),
     verdicts: recorder.verdicts,

@@ -35,6 +35,8 @@ export interface ScenarioDefinition {
   samplingPeriodMs?: number;
   /** Which detector the NF loops run: the LSTM autoencoder (trained at the end of the training phase) or the statistical baseline. */
   detector?: 'lstm' | 'statistical';
+  /** Whether the MANO runs its own autoscaler (self-optimisation loop). Default true. */
+  autoscaler?: boolean;
   build(ctx: ScenarioContext): ScenarioSetup;
   /** The scenario's key outcomes, checked on the figures. */
   checks(figures: Figures, report: Omit<SimulationReport, 'checks'>): Check[];
@@ -89,17 +91,19 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
     summary: "The first paper's PoC: vCDN edge slice (streamer → cache), LSTM autoencoder trained on normal behaviour, two Hulk floods then a Slowloris attack",
     topology: 'vcdn-edge',
     detector: 'lstm',
+    // the paper's testbed had a fixed deployment: no MANO autoscaling to shift the normal profile
+    autoscaler: false,
     build({ engine, short }) {
-      const T = short ? 8 * MIN : 30 * MIN;
-      const d = short ? 1.5 * MIN : 3 * MIN;
+      const T = short ? 5 * MIN : 60 * MIN;
+      const d = short ? MIN : 3 * MIN;
       const s0 = engine.startMs;
-      const h1 = hulk(engine.fork('hulk-1'), s0, { id: 'hulk-1', targets: ['streamer'], startMs: T + 2 * MIN, durationMs: d });
-      const h2 = hulk(engine.fork('hulk-2'), s0, { id: 'hulk-2', targets: ['streamer'], startMs: T + (short ? 5 : 9) * MIN, durationMs: d, prefix: '203.0.114' });
-      const sl = slowloris(engine.fork('slowloris'), s0, { id: 'slowloris-1', targets: ['streamer'], startMs: T + (short ? 8 : 16) * MIN, durationMs: short ? 2 * MIN : 5 * MIN });
+      const h1 = hulk(engine.fork('hulk-1'), s0, { id: 'hulk-1', targets: ['streamer'], startMs: T + (short ? 1 : 2) * MIN, durationMs: d });
+      const h2 = hulk(engine.fork('hulk-2'), s0, { id: 'hulk-2', targets: ['streamer'], startMs: T + (short ? 3.5 : 9) * MIN, durationMs: d, prefix: '203.0.114' });
+      const sl = slowloris(engine.fork('slowloris'), s0, { id: 'slowloris-1', targets: ['streamer'], startMs: T + (short ? 6 : 16) * MIN, durationMs: short ? 1.5 * MIN : 5 * MIN });
       return {
         generators: [httpUsers(engine.fork('users'), { targets: ['streamer'] }), h1.generator, h2.generator, sl.generator],
         windows: [h1.window, h2.window, sl.window],
-        durationMs: T + (short ? 11 : 24) * MIN,
+        durationMs: T + (short ? 8.5 : 24) * MIN,
         trainingMs: T,
       };
     },
@@ -111,12 +115,18 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
     topology: 'embb-5g',
     build({ engine, topology, short }) {
       const gnbs = nfIdsOfType(topology, 'gnb');
-      const T = short ? 6 * MIN : 20 * MIN;
-      const storm = signalingStorm(engine.fork('storm'), engine.startMs, { id: 'storm-1', targets: gnbs, startMs: T + MIN, durationMs: short ? 3 * MIN : 6 * MIN });
+      const T = short ? 5 * MIN : 20 * MIN;
+      const storm = signalingStorm(engine.fork('storm'), engine.startMs, {
+        id: 'storm-1',
+        targets: gnbs,
+        impact: nfIdsOfType(topology, 'amf')[0],
+        startMs: T + MIN,
+        durationMs: short ? 3 * MIN : 6 * MIN,
+      });
       return {
         generators: [ranUsers(engine.fork('subscribers'), { targets: gnbs }), storm.generator],
         windows: [storm.window],
-        durationMs: T + (short ? 6 : 12) * MIN,
+        durationMs: T + (short ? 5 : 12) * MIN,
         trainingMs: T,
       };
     },
@@ -135,13 +145,13 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
     summary: 'Second paper workflow: coarse statistics → anomaly → per-flow statistics → confirm and block a volumetric DoS; a flash crowd before it is classified fortuitous',
     topology: 'vcdn-edge',
     build({ engine, short }) {
-      const T = short ? 6 * MIN : 20 * MIN;
-      const fc = flashCrowd(engine.fork('flash'), engine.startMs, { id: 'flash-crowd-1', targets: ['streamer'], startMs: T + MIN, durationMs: short ? 3 * MIN : 6 * MIN });
-      const vol = volumetricDos(engine.fork('volumetric'), engine.startMs, { id: 'volumetric-1', targets: ['streamer'], startMs: T + (short ? 6 : 10) * MIN, durationMs: short ? 2 * MIN : 4 * MIN });
+      const T = short ? 5 * MIN : 20 * MIN;
+      const fc = flashCrowd(engine.fork('flash'), engine.startMs, { id: 'flash-crowd-1', targets: ['streamer'], startMs: T + MIN, durationMs: short ? 2 * MIN : 6 * MIN });
+      const vol = volumetricDos(engine.fork('volumetric'), engine.startMs, { id: 'volumetric-1', targets: ['streamer'], startMs: T + (short ? 4.5 : 10) * MIN, durationMs: short ? 1.5 * MIN : 4 * MIN });
       return {
         generators: [httpUsers(engine.fork('users'), { targets: ['streamer'] }), fc.generator, vol.generator],
         windows: [fc.window, vol.window],
-        durationMs: T + (short ? 10 : 18) * MIN,
+        durationMs: T + (short ? 7 : 18) * MIN,
         trainingMs: T,
       };
     },
@@ -162,12 +172,12 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
     summary: 'A legitimate surge of viewers on the vCDN: the loops may scale out, but must not block or rate-limit anyone',
     topology: 'vcdn-edge',
     build({ engine, short }) {
-      const T = short ? 6 * MIN : 20 * MIN;
-      const a = flashCrowd(engine.fork('flash-1'), engine.startMs, { id: 'flash-crowd-1', targets: ['streamer'], startMs: T + MIN, durationMs: short ? 3 * MIN : 8 * MIN });
+      const T = short ? 5 * MIN : 20 * MIN;
+      const a = flashCrowd(engine.fork('flash-1'), engine.startMs, { id: 'flash-crowd-1', targets: ['streamer'], startMs: T + MIN, durationMs: short ? 2 * MIN : 8 * MIN });
       const b = flashCrowd(engine.fork('flash-2'), engine.startMs, {
         id: 'flash-crowd-2',
         targets: ['streamer'],
-        startMs: T + (short ? 6 : 14) * MIN,
+        startMs: T + (short ? 4 : 14) * MIN,
         durationMs: short ? 2 * MIN : 5 * MIN,
         viewers: 800,
         prefix: '10.31',
@@ -175,7 +185,7 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
       return {
         generators: [httpUsers(engine.fork('users'), { targets: ['streamer'] }), a.generator, b.generator],
         windows: [a.window, b.window],
-        durationMs: T + (short ? 10 : 22) * MIN,
+        durationMs: T + (short ? 7 : 22) * MIN,
         trainingMs: T,
       };
     },
@@ -264,13 +274,19 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
     build({ engine, topology, short }) {
       const gnbs = nfIdsOfType(topology, 'gnb');
       const streamer = nfIdsOfType(topology, 'streamer');
-      const T = short ? 6 * MIN : 20 * MIN;
-      const storm = signalingStorm(engine.fork('storm'), engine.startMs, { id: 'storm-1', targets: gnbs, startMs: T + MIN, durationMs: short ? 2 * MIN : 5 * MIN });
-      const flood = hulk(engine.fork('hulk'), engine.startMs, { id: 'hulk-1', targets: streamer, startMs: T + (short ? 4 : 8) * MIN, durationMs: short ? 2 * MIN : 4 * MIN });
+      const T = short ? 5 * MIN : 20 * MIN;
+      const storm = signalingStorm(engine.fork('storm'), engine.startMs, {
+        id: 'storm-1',
+        targets: gnbs,
+        impact: nfIdsOfType(topology, 'amf')[0],
+        startMs: T + MIN,
+        durationMs: short ? 2 * MIN : 5 * MIN,
+      });
+      const flood = hulk(engine.fork('hulk'), engine.startMs, { id: 'hulk-1', targets: streamer, startMs: T + (short ? 3.5 : 8) * MIN, durationMs: short ? 1.5 * MIN : 4 * MIN });
       return {
         generators: [ranUsers(engine.fork('subscribers'), { targets: gnbs }), httpUsers(engine.fork('viewers'), { targets: streamer }), storm.generator, flood.generator],
         windows: [storm.window, flood.window],
-        durationMs: T + (short ? 8 : 16) * MIN,
+        durationMs: T + (short ? 6 : 16) * MIN,
         trainingMs: T,
       };
     },

@@ -65,6 +65,11 @@ export interface HttpUsersOptions {
   respBytes?: number;
   /** Share of requests for popular (cacheable) content. Default 0.92. */
   hitProbability?: number;
+  /**
+   * Sd of the users' log appetite (fixed per user). Default 0.2: HLS/DASH players fetch one segment
+   * per segment duration, so viewers' request rates differ little.
+   */
+  heterogeneity?: number;
 }
 
 /** Viewers of an HTTP service (the vCDN's streamer): many sources, each a low rate, keep-alive sessions. */
@@ -74,7 +79,7 @@ export function httpUsers(rng: Rng, options: HttpUsersOptions): TrafficGenerator
   const prefix = options.prefix ?? '10.20';
   const patterns = new Map(options.targets.map((t) => [t, new DailyPattern(rng.fork(`pattern-${t}`), options.pattern)]));
   // each user's share of the demand is fixed (heavier and lighter viewers)
-  const weights = Array.from({ length: n }, () => Math.exp(rng.normal(0, 0.4)));
+  const weights = Array.from({ length: n }, () => Math.exp(rng.normal(0, options.heterogeneity ?? 0.2)));
   const total = weights.reduce((a, b) => a + b, 0);
   const sources = Array.from({ length: n }, (_, i) => address(prefix, i));
   return {
@@ -92,7 +97,7 @@ export function httpUsers(rng: Rng, options: HttpUsersOptions): TrafficGenerator
       const out: Flow[] = [];
       for (let i = 0; i < n; i++) {
         const flow = emptyFlow(sources[i], 'legit', this.id);
-        flow.rps = (perSecond * weights[i]) / total;
+        flow.rps = ((perSecond * weights[i]) / total) * Math.max(0, 1 + rng.normal(0, 0.05));
         flow.hitProbability = options.hitProbability ?? 0.92;
         flow.reqBytes = 350;
         flow.respBytes = options.respBytes ?? 400_000;
@@ -119,6 +124,8 @@ export function ranUsers(rng: Rng, options: RanUsersOptions): TrafficGenerator {
   const groups = options.groups ?? 8;
   const mean = options.uesPerCell ?? 400;
   const patterns = new Map(options.targets.map((t) => [t, new DailyPattern(rng.fork(`pattern-${t}`), options.pattern)]));
+  // cells serve unequal groups of subscribers
+  const weights = new Map(options.targets.map((t) => [t, Array.from({ length: groups }, () => Math.exp(rng.normal(0, 0.2)))]));
   return {
     id: options.id ?? 'subscribers',
     cls: 'legit',
@@ -127,9 +134,12 @@ export function ranUsers(rng: Rng, options: RanUsersOptions): TrafficGenerator {
       const pattern = patterns.get(nf);
       if (!pattern) return [];
       const dt = dtMs / 1000;
-      const ues = (mean * pattern.factor(now)) / groups;
+      const w = weights.get(nf)!;
+      const wTotal = w.reduce((a, b) => a + b, 0);
+      const cellUes = mean * pattern.factor(now);
       const out: Flow[] = [];
       for (let g = 0; g < groups; g++) {
+        const ues = (cellUes * w[g]) / wTotal;
         const flow = emptyFlow(`${nf}-ues-${g}`, 'legit', this.id);
         flow.ues = ues;
         flow.signaling = {
