@@ -261,7 +261,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     ae,
     de: options.decisionEngine,
     es,
-    monitoring: { ...(spec.nf ? { metrics: undefined } : {}), ...(options.monitoring ?? {}) },
+    // NF loops collect their NF's metrics by default ("which metrics" is programmable at run time).
+    monitoring: { ...(spec.nf ? { metrics: [...spec.nf.metrics] } : {}), ...(options.monitoring ?? {}) },
     ...(options.queues ? { queues: options.queues } : {}),
     ...(options.historyEvery !== undefined ? { historyEvery: options.historyEvery } : {}),
     facts: () => facts() as unknown as Record<string, unknown>,
@@ -301,7 +302,15 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       if (loop.state === 'active' || loop.state === 'updating') {
         await loop.deactivate('agent stopping', id).catch(() => {});
       }
-      await loop.idle();
+      // Enforcements still running (e.g. a MANO operation on a clock nobody advances) must not hang stop().
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        t.unref();
+        void loop.idle().then(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
       (local as { stop?: () => void }).stop?.();
       await ms?.close?.();
       await knowledge.close();
