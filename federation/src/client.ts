@@ -80,7 +80,7 @@ export function createFederatedClient(options: FederatedClientOptions): Federate
   async function sendJoin(): Promise<void> {
     try {
       const rows = await options.data();
-      await bus.publishJson(flSubject(domain, model, 'join'), { type: 'join', model, samples: rows.length } satisfies JoinMessage);
+      await bus.publishJson(flSubject(domain, model, 'join'), { type: 'join', model, samples: rows.length, installedVersion } satisfies JoinMessage);
     } catch (error) {
       logger.warn({ err: error }, 'FL join heartbeat failed');
     }
@@ -149,9 +149,7 @@ export function createFederatedClient(options: FederatedClientOptions): Federate
     training?.abort();
     const controller = new AbortController();
     training = controller;
-    const seeding = h.version === 0;
     try {
-      if (!seeding && h.version > installedVersion) await install(decoded.weights, h.version, h.round - 1);
       const rows = await options.data();
       if (rows.length < minSamples) {
         emit({ type: 'skipped', round: h.round, reason: `${rows.length} local rows, need ${minSamples}` });

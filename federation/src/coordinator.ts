@@ -448,8 +448,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
     const known = m.clients.has(msg.sender.agentId);
     m.clients.set(msg.sender.agentId, { lastSeen: clock.now(), samples: typeof join.samples === 'number' ? join.samples : undefined });
-    if (!known && m.headBytes && !m.headRepublish) {
-      // newcomers get the current model soon; joins arriving together share one broadcast
+    const behind = typeof join.installedVersion === 'number' && m.head !== undefined && join.installedVersion < m.head.version;
+    if ((!known || behind) && m.headBytes && !m.headRepublish) {
+      // newcomers and clients behind get the current model soon; joins arriving together share one broadcast
       m.headRepublish = clock.setTimeout(() => {
         m.headRepublish = undefined;
         if (state === 'started') void publishHead(m).catch((error) => logger.warn({ err: error }, 'could not republish the head model'));
@@ -587,7 +588,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     });
     try {
       await kv.put(key(name, 'round'), encodeJson({ round: roundNo, baseVersion, phase: 'collecting', selected, startedAt } satisfies RoundRecord));
-      const announceWeights = m.head?.weights ?? { layout: [], values: new Float32Array(0) };
+      // the announcement names the base version and its layout but carries no weights: clients have
+      // the base installed from the last global broadcast (a client behind asks for it with a join)
+      const announceWeights = { layout: m.head?.weights.layout ?? [], values: new Float32Array(0) };
       await bus.publish(
         flSubject(domain, name, 'announce'),
         encodeAnnounce(

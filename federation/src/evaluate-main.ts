@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_GROUPS, evaluateFederation, poisoningTable } from './evaluate.js';
+import { type AttackKind, DEFAULT_GROUPS, evaluateFederation, poisoningTable } from './evaluate.js';
 
 const { values } = parseArgs({
   options: {
@@ -18,6 +18,8 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '10' },
     seed: { type: 'string', default: '42' },
     out: { type: 'string' },
+    attacks: { type: 'string' },
+    fractions: { type: 'string' },
   },
 });
 const wanted = values.groups?.split(',') ?? DEFAULT_GROUPS.map((g) => g.name);
@@ -29,6 +31,8 @@ const report = await evaluateFederation({
   rowsPerClient: Number(values.rows),
   clients: Number(values.clients),
   seed: Number(values.seed),
+  attacks: values.attacks ? (values.attacks.split(',') as AttackKind[]) : undefined,
+  fractions: values.fractions ? values.fractions.split(',').map(Number) : undefined,
   log: (line) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${line}\n`),
 });
 if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);

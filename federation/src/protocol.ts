@@ -8,7 +8,7 @@ import { decodeWeightsMessage, encodeWeightsMessage } from './weights.js';
  * `federationSubject(domain, model, topic)`):
  *
  *   join      client → coordinator   JSON  "I can train model M" (sent at start and as a heartbeat)
- *   announce  coordinator → clients  bin   round, base version, selected client ids, deadline, epochs + base weights
+ *   announce  coordinator → clients  bin   round, base version + layout, selected client ids, deadline, epochs (no weights)
  *   update    client → coordinator   bin   round, base version, samples, loss + trained weights
  *   global    coordinator → clients  bin   new version + aggregated weights
  *   round     coordinator → anyone   JSON  the round's report (accepted, rejected with reasons, dropped)
@@ -33,6 +33,8 @@ export interface JoinMessage {
   model: string;
   /** Rows of recent normal data the client can train on (informative). */
   samples?: number;
+  /** Global model version the client has installed; a client behind gets the head re-broadcast. */
+  installedVersion?: number;
 }
 
 export interface AnnounceHeader {

@@ -75,13 +75,20 @@ async function harness(n: number, overrides: Partial<CoordinatorOptions> = {}, k
 async function rogue(net: MemoryNetwork, id: string): Promise<{ bus: Bus; announce: () => Promise<{ header: AnnounceHeader; weights: FlatWeights }> }> {
   const bus = memoryBus(net, principal(id, 'nf'));
   const queue: Array<{ header: AnnounceHeader; weights: FlatWeights }> = [];
-  bus.subscribe(flSubject(D, MODEL, 'announce'), (msg) => void queue.push(decodeAnnounce(msg.data)));
+  // announcements carry no weights: the base model is the latest global broadcast
+  let base: FlatWeights | undefined;
+  bus.subscribe(flSubject(D, MODEL, 'global'), (msg) => {
+    base = decodeGlobal(msg.data).weights;
+  });
+  bus.subscribe(flSubject(D, MODEL, 'announce'), (msg) => {
+    queue.push(decodeAnnounce(msg.data));
+  });
   await bus.publishJson(flSubject(D, MODEL, 'join'), { type: 'join', model: MODEL, samples: 10 });
   return {
     bus,
     async announce() {
-      await waitFor(() => queue.length > 0, 3000, `announcement for ${id}`);
-      return queue.shift()!;
+      await waitFor(() => queue.length > 0 && base !== undefined, 3000, `announcement and base model for ${id}`);
+      return { header: queue.shift()!.header, weights: base! };
     },
   };
 }
