@@ -482,47 +482,77 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
     return { expectation: o.expectation, confidence: 1 - o.uncertainty, raters: n };
   }
 
-  const indirectCache = new Map<string, { now: number; version: number; value: { expectation: number; confidence: number; raters: number } }>();
-  /** Bumped whenever rater weights or any rating change; invalidates `indirectCache`. */
+  interface IndirectEntry {
+    now: number;
+    version: number;
+    /** Each counted rater's weighted, capped contribution (so one new rating updates the sums in O(1)). */
+    rows: Map<string, [number, number]>;
+    r: number;
+    s: number;
+    value: { expectation: number; confidence: number; raters: number };
+  }
+  const indirectCache = new Map<string, IndirectEntry>();
+  /** Bumped whenever rater weights change; invalidates `indirectCache`. */
   let indirectVersion = 0;
+
+  /** One rater's weighted, capped contribution to the indirect opinion about a subject, or undefined if it has no say. */
+  function contribution(rater: string, stored: DecayingCounts, halfLifeMs: number, now: number): [number, number] | undefined {
+    const w = currentRaterWeight(rater);
+    if (w <= 0) return undefined;
+    const f = decayFactor(now - stored.at, halfLifeMs);
+    let cr = stored.r * f;
+    let cs = stored.s * f;
+    const total = cr + cs;
+    if (total > defaults.ratingCap) {
+      cr *= defaults.ratingCap / total;
+      cs *= defaults.ratingCap / total;
+    }
+    return [w * cr, w * cs];
+  }
+
+  function indirectValue(r: number, s: number, n: number): { expectation: number; confidence: number; raters: number } {
+    if (n === 0) return { expectation: defaults.baseRate, confidence: 0, raters: 0 };
+    const o = opinionOf({ r, s }, defaults.baseRate, defaults.priorWeight);
+    return { expectation: o.expectation, confidence: 1 - o.uncertainty, raters: n };
+  }
 
   function indirectOf(rec: AgentRecord, now: number): { expectation: number; confidence: number; raters: number } {
     const hit = indirectCache.get(rec.id);
     if (hit && hit.now === now && hit.version === indirectVersion) return hit.value;
-    let r = 0;
-    let s = 0;
-    let n = 0;
-    const about = ratingsAbout.get(rec.id);
-    if (about) {
-      // ratings updated at the same instant share one decay factor
-      let lastAt = Number.NaN;
-      let f = 1;
-      for (const [rater, stored] of about) {
-        const w = currentRaterWeight(rater);
-        if (w <= 0) continue;
-        if (stored.at !== lastAt) {
-          lastAt = stored.at;
-          f = decayFactor(now - stored.at, rec.tla.halfLifeMs);
-        }
-        let cr = stored.r * f;
-        let cs = stored.s * f;
-        const total = cr + cs;
-        if (total > defaults.ratingCap) {
-          cr *= defaults.ratingCap / total;
-          cs *= defaults.ratingCap / total;
-        }
-        r += w * cr;
-        s += w * cs;
-        n++;
-      }
+    const entry: IndirectEntry = { now, version: indirectVersion, rows: new Map(), r: 0, s: 0, value: indirectValue(0, 0, 0) };
+    for (const [rater, stored] of ratingsAbout.get(rec.id) ?? []) {
+      const c = contribution(rater, stored, rec.tla.halfLifeMs, now);
+      if (!c) continue;
+      entry.rows.set(rater, c);
+      entry.r += c[0];
+      entry.s += c[1];
     }
-    let value = { expectation: defaults.baseRate, confidence: 0, raters: 0 };
-    if (n > 0) {
-      const o = opinionOf({ r, s }, defaults.baseRate, defaults.priorWeight);
-      value = { expectation: o.expectation, confidence: 1 - o.uncertainty, raters: n };
+    entry.value = indirectValue(entry.r, entry.s, entry.rows.size);
+    indirectCache.set(rec.id, entry);
+    return entry.value;
+  }
+
+  /** A rating about `subject` by `rater` changed: update a current cache entry in place, else drop it. */
+  function ratingChanged(subject: string, rater: string, stored: DecayingCounts, halfLifeMs: number, now: number): void {
+    const entry = indirectCache.get(subject);
+    if (!entry) return;
+    if (entry.now !== now || entry.version !== indirectVersion) {
+      indirectCache.delete(subject);
+      return;
     }
-    indirectCache.set(rec.id, { now, version: indirectVersion, value });
-    return value;
+    const old = entry.rows.get(rater);
+    if (old) {
+      entry.r -= old[0];
+      entry.s -= old[1];
+      entry.rows.delete(rater);
+    }
+    const c = contribution(rater, stored, halfLifeMs, now);
+    if (c) {
+      entry.rows.set(rater, c);
+      entry.r += c[0];
+      entry.s += c[1];
+    }
+    entry.value = indirectValue(Math.max(0, entry.r), Math.max(0, entry.s), entry.rows.size);
   }
 
   function combine(direct: number, ind: { expectation: number; confidence: number }): { score: number; share: number } {
@@ -903,7 +933,7 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
         const saved = about.get(rater);
         persist(() => [{ type: 'put', key: keyRating(entry.subject, rater), value: encodeJson(saved) }]);
         touched.add(entry.subject);
-        indirectCache.delete(entry.subject);
+        ratingChanged(entry.subject, rater, about.get(rater) ?? updated, subjectRec.tla.halfLifeMs, now);
         result.accepted++;
         metrics?.ratings.inc({ result: 'accepted' });
         if (defaults.credibilityWeight > 0 && rater !== self) {
@@ -1092,7 +1122,11 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
   };
 
   /** Drops ratings that have faded to nothing, so a long-running manager does not keep every pair it ever saw. */
+  let prunedAt = Number.NEGATIVE_INFINITY;
   function pruneRatings(now: number): void {
+    // a rating needs ~10 half-lives to fade below 1e-3: checking once per half-life is plenty
+    if (now - prunedAt < defaults.halfLifeMs) return;
+    prunedAt = now;
     const gone: [string, string][] = [];
     for (const [subject, about] of ratingsAbout) {
       const hl = agents.get(subject)?.tla.halfLifeMs ?? defaults.halfLifeMs;

@@ -84,6 +84,23 @@ describe('indirect trust: peer ratings', () => {
     assert.ok(after.score > before.score, `the rater's rating weighs less now (${before.score} → ${after.score})`);
   });
 
+  it('updates the indirect opinion in place as ratings arrive, matching a full recomputation', async () => {
+    const { trust, good } = await setup();
+    const raters = Array.from({ length: 6 }, (_, i) => `d1:r${i}`);
+    for (const id of raters) good(id, 10);
+    trust.register('d1:slice', { anchor: true });
+    trust.score('d1:nf'); // cache the (empty) indirect opinion at this instant
+    raters.forEach((r, i) => trust.rate(r, [{ subject: 'd1:nf', positive: i % 3, negative: 1 + (i % 2) }]));
+    trust.rate('d1:slice', [{ subject: 'd1:nf', positive: 3, negative: 0 }]);
+    trust.rate('d1:r0', [{ subject: 'd1:nf', positive: 2, negative: 0 }]); // a second rating from the same rater
+    const incremental = trust.snapshot('d1:nf');
+    trust.register('d1:someone-new'); // invalidates every cached opinion
+    const full = trust.snapshot('d1:nf');
+    close(incremental.indirect, full.indirect, 1e-12);
+    close(incremental.score, full.score, 1e-12);
+    assert.equal(incremental.raters, full.raters);
+  });
+
   it('rejects malformed entries one by one, and a bad rater id outright', async () => {
     const { trust } = await setup();
     const r = trust.rate('d1:slice', [
