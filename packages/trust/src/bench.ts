@@ -57,7 +57,7 @@ export async function run(options: BenchOptions): Promise<Record<string, unknown
   options.log(`throughput: ${agents} agents, ${records} evidence records`);
   const memory = await throughput(agents, records, ratingsPerAgent, false);
   const stored = await throughput(agents, records, ratingsPerAgent, true);
-  const seeds = options.quick ? [1] : [1, 2, 3, 4, 5];
+  const seeds = options.quick ? [1] : [1, 2, 3];
   const evalOptions = options.quick ? { agents: 20, rounds: 40 } : { agents: 50, rounds: 250 };
   options.log(`evaluation: seeds ${seeds.join(',')}, ${evalOptions.agents} agents, ${evalOptions.rounds} interactions`);
   const t0 = performance.now();
