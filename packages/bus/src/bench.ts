@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { systemClock, utf8 } from '@sliceguard/core';
 import { type AgentIdentity, type TrustStore, createDomainAuthority, createVerifier, generateKeyPair, nobleVerify, sign } from '@sliceguard/identity';
@@ -147,6 +148,8 @@ export async function run(options: BenchOptions): Promise<Record<string, unknown
     const signedCount = quick ? 3000 : 40_000;
     const signed = await signedNats(server.url, signedCount, sender, receiver, root, 1, trustStore);
     log(`NatsBus signed delivery: ${signed.rate}/s (${(signed.rate / nodeVerify).toFixed(2)} × verify rate)`);
+    const workers = await signedNats(server.url, signedCount, sender, receiver, root, 1, trustStore, { verifyWorkers: 1 });
+    log(`NatsBus signed delivery, verification on a worker thread: ${workers.rate}/s (${(workers.rate / nodeVerify).toFixed(2)} × verify rate)`);
     const batchSize = 64;
     const batched = await signedNats(server.url, quick ? 10_000 : 100_000, sender, receiver, root, batchSize, trustStore);
     log(`NatsBus batch-signed delivery (${batchSize}/signature): ${batched.rate}/s (${(batched.rate / nodeVerify).toFixed(2)} × verify rate)`);
@@ -210,19 +213,23 @@ export async function run(options: BenchOptions): Promise<Record<string, unknown
       verifyPerSec: { nodeCrypto: nodeVerify, noble: nobleRate },
       rawNatsPerSec: raw,
       natsBusSignedPerSec: signed.rate,
+      natsBusWorkerVerifyPerSec: workers.rate,
       natsBusBatchedPerSec: batched.rate,
       batchSize,
       localBusSignedPerSec: localRate,
       localBusFanout: { receivers: fanout, deliveriesPerSec: fanRate },
       requestReplyMs: { p50, p99, count: reqCount },
-      rejectedDuringBench: signed.rejected + batched.rejected,
+      rejectedDuringBench: signed.rejected + workers.rejected + batched.rejected,
       ratios: {
         natsSignedOverVerify: Number((signed.rate / nodeVerify).toFixed(3)),
+        natsWorkerVerifyOverVerify: Number((workers.rate / nodeVerify).toFixed(3)),
         natsBatchedOverVerify: Number((batched.rate / nodeVerify).toFixed(3)),
         natsSignedOverRaw: Number((signed.rate / raw).toFixed(4)),
         nodeOverNoble: Number((nodeVerify / nobleRate).toFixed(1)),
       },
       target: { natsSignedOverVerifyAtLeast: 0.7, met: signed.rate / nodeVerify >= 0.7 },
+      cpus: availableParallelism(),
+      loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
       counts: { raw: rawCount, signed: signedCount, local: localCount, requests: reqCount },
     };
   } finally {

@@ -29,6 +29,11 @@ export interface SignedBusOptions {
    * over the list of their digests. Default off (one signature per message).
    */
   batch?: { maxMessages?: number };
+  /**
+   * Verify Ed25519 signatures on this many worker threads instead of the bus's thread (default 0:
+   * inline). Deliveries keep their order per subscription; every other check stays on the bus thread.
+   */
+  verifyWorkers?: number;
 }
 
 export const DEFAULT_MAX_SKEW_MS = 30_000;

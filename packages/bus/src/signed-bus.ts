@@ -37,6 +37,7 @@ import {
   type SignedBusOptions,
 } from './options.js';
 import { ReplayWindow } from './replay.js';
+import { VerifyPool } from './verify-pool.js';
 import { EnvelopeVerifier, type VerifiedEnvelope, type VerifierCaches, createVerifierCaches } from './verifier.js';
 
 /** What a transport must provide; SignedBus does all signing, verification, chunking and requests. */
@@ -49,8 +50,16 @@ interface ChunkMeta {
   reply?: string;
 }
 
+interface PendingVerification {
+  env: Envelope;
+  pre: VerifiedEnvelope;
+  signatureOk?: boolean;
+}
+
 interface SubscriptionState {
   pattern: string;
+  /** Messages waiting for a worker's signature verdict, in arrival order. */
+  fifo: PendingVerification[];
   closed: boolean;
   replay: ReplayWindow;
   reassembler: Reassembler<ChunkMeta>;
@@ -129,6 +138,7 @@ export abstract class SignedBus implements Bus {
   private readonly metrics?: BusMetrics;
   private closing?: Promise<void>;
   private shutDown = false;
+  private readonly pool?: VerifyPool;
 
   protected constructor(options: SignedBusOptions, caches?: VerifierCaches) {
     const cred = options.identity.credential;
@@ -159,6 +169,11 @@ export abstract class SignedBus implements Bus {
     this.inboxBase = `${this.inboxPrefix}.${randomBytes(8).toString('hex')}`;
     this.verifier = new EnvelopeVerifier({ trustStore: this.trustStore, clock: this.clock, maxSkewMs: this.options.maxSkewMs, inboxPrefix: this.inboxPrefix }, caches ?? createVerifierCaches());
     this.metrics = createMetrics(options, this.logger);
+    const workers = options.verifyWorkers ?? 0;
+    if (!(Number.isInteger(workers) && workers >= 0 && workers <= 64)) {
+      throw new BusError('BUS_ERR_INVALID_OPTIONS', `verifyWorkers must be an integer in 0..64, got ${workers}`, { field: 'verifyWorkers' });
+    }
+    if (workers > 0) this.pool = new VerifyPool(workers);
   }
 
   private toHexKey(b: Uint8Array): string {
@@ -292,6 +307,7 @@ export abstract class SignedBus implements Bus {
   private createState(pattern: string, deliver: (msg: InboundMessage) => void): SubscriptionState {
     const state: SubscriptionState = {
       pattern,
+      fifo: [],
       closed: false,
       replay: new ReplayWindow({ size: this.options.replayWindow, idleMs: 2 * this.options.maxSkewMs + 1000 }),
       reassembler: new Reassembler<ChunkMeta>(
@@ -306,6 +322,7 @@ export abstract class SignedBus implements Bus {
   private closeState(state: SubscriptionState): void {
     if (state.closed) return;
     state.closed = true;
+    state.fifo = [];
     state.transport?.close();
     state.reassembler.clear();
     this.subs.delete(state);
@@ -314,6 +331,10 @@ export abstract class SignedBus implements Bus {
   /** Entry point for every envelope a transport receives on a subscription. Never throws. */
   protected receive(state: SubscriptionState, env: Envelope): void {
     if (state.closed || this.state === 'closed') return;
+    if (this.pool) {
+      this.receiveWithPool(state, env, this.pool);
+      return;
+    }
     let outcome: ReturnType<EnvelopeVerifier['verify']>;
     try {
       outcome = this.verifier.verify(env, state.replay);
@@ -324,6 +345,52 @@ export abstract class SignedBus implements Bus {
       this.rejected(outcome.reason, env.subject, outcome.sender, outcome.detail);
       return;
     }
+    this.accepted(state, env, outcome);
+  }
+
+  private receiveWithPool(state: SubscriptionState, env: Envelope, pool: VerifyPool): void {
+    let pre: ReturnType<EnvelopeVerifier['precheck']>;
+    try {
+      pre = this.verifier.precheck(env, state.replay);
+    } catch (error) {
+      pre = { ok: false, reason: 'malformed', detail: `verifier error: ${(error as Error).message}` };
+    }
+    if (!pre.ok) {
+      this.rejected(pre.reason, env.subject, pre.sender, pre.detail);
+      return;
+    }
+    const entry: PendingVerification = { env, pre };
+    state.fifo.push(entry);
+    const verdict = this.verifier.signature(env, pre, pool);
+    if (typeof verdict === 'boolean') {
+      entry.signatureOk = verdict;
+      this.pump(state);
+    } else {
+      verdict.then(
+        (ok) => {
+          entry.signatureOk = ok;
+          this.pump(state);
+        },
+        () => {
+          entry.signatureOk = false;
+          this.pump(state);
+        },
+      );
+    }
+  }
+
+  /** Delivers verified messages in arrival order as their verdicts come back. */
+  private pump(state: SubscriptionState): void {
+    while (state.fifo.length > 0 && state.fifo[0].signatureOk !== undefined) {
+      const { env, pre, signatureOk } = state.fifo.shift() as PendingVerification;
+      if (state.closed || this.state === 'closed') return;
+      const outcome = this.verifier.commit(pre, signatureOk as boolean, state.replay);
+      if (!outcome.ok) this.rejected(outcome.reason, env.subject, outcome.sender, outcome.detail);
+      else this.accepted(state, env, outcome);
+    }
+  }
+
+  private accepted(state: SubscriptionState, env: Envelope, outcome: VerifiedEnvelope): void {
     if (env.headers.chunk !== undefined) {
       const info: ChunkInfo | undefined = parseChunk(env.headers.chunk);
       if (!info) {
@@ -465,6 +532,7 @@ export abstract class SignedBus implements Bus {
         if (this.batchQueue.length > 0) this.flushBatch();
         try {
           await this.transportDrain();
+          await this.settleVerifications();
         } finally {
           this.shutdown();
         }
@@ -489,6 +557,13 @@ export abstract class SignedBus implements Bus {
     return this.closing;
   }
 
+  /** Waits (bounded) until messages handed to verification workers have been delivered or refused. */
+  private async settleVerifications(timeoutMs = 5000): Promise<void> {
+    if (!this.pool) return;
+    const deadline = Date.now() + timeoutMs;
+    while ([...this.subs].some((s) => s.fifo.length > 0) && Date.now() < deadline) await new Promise<void>((r) => setImmediate(r));
+  }
+
   /** Tears down subscriptions and pending requests; transports call it when the connection closes on its own. */
   protected shutdown(error?: Error): void {
     if (this.shutDown) return;
@@ -496,6 +571,7 @@ export abstract class SignedBus implements Bus {
     this.state = 'closed';
     for (const s of [...this.subs]) this.closeState(s);
     for (const p of [...this.pending.values()]) p.reject(new BusError('BUS_ERR_CLOSED', `bus closed before a reply on ${p.subject}`, { subject: p.subject }));
+    void this.pool?.close();
     this.emitStatus(error ? { type: 'closed', error } : { type: 'closed' });
   }
 

@@ -3,6 +3,7 @@ import { type Credential, type TrustStore, type VerifyFn, createVerifier, subjec
 import { type Envelope, PROTOCOL, batchSigningInput, decodeCredentialHeader, merkleLeaf, merkleRoot, signingInput, type SignedFields } from './envelope.js';
 import { parseChunk } from './chunking.js';
 import type { ReplayWindow } from './replay.js';
+import type { VerifyPool } from './verify-pool.js';
 
 export interface VerifierOptions {
   trustStore: TrustStore;
@@ -80,6 +81,7 @@ function reject(reason: RejectReason, detail: string, sender?: string): Rejected
  */
 export class EnvelopeVerifier {
   private readonly inboxPrefixDot: string;
+  private readonly inflight = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly options: VerifierOptions,
@@ -88,7 +90,26 @@ export class EnvelopeVerifier {
     this.inboxPrefixDot = `${options.inboxPrefix}.`;
   }
 
+  /** Synchronous verification: every check, then the replay window records the message. */
   verify(env: Envelope, replay: ReplayWindow): VerifyOutcome {
+    const pre = this.precheck(env, replay);
+    if (!pre.ok) return pre;
+    const task = this.signatureTask(env, pre);
+    let ok: boolean;
+    if ('known' in task) ok = task.known;
+    else {
+      const verifyFn = this.verifierFor(task.publicKey);
+      ok = verifyFn ? verifyFn(task.input, task.sig) : false;
+      task.remember(ok);
+    }
+    return this.commit(pre, ok, replay);
+  }
+
+  /**
+   * Every check but the Ed25519 signature; does not touch the replay window. Used with
+   * `signature()` and `commit()` when signatures are verified on worker threads.
+   */
+  precheck(env: Envelope, replay: ReplayWindow): VerifyOutcome {
     const h = env.headers;
     if (h.proto !== PROTOCOL) return reject('malformed', `protocol header ${JSON.stringify(h.proto)} is not ${PROTOCOL}`);
     if (!h.ts || !DECIMAL.test(h.ts) || !h.seq || !DECIMAL.test(h.seq) || !h.epoch || !EPOCH.test(h.epoch) || !h.sig || !SIG.test(h.sig) || !h.cred) {
@@ -116,10 +137,33 @@ export class EnvelopeVerifier {
 
     const replayKey = `${cred.claims.publicKey}:${h.epoch}`;
     if (replay.seen(replayKey, seq)) return reject('replayed', `${agentId} epoch ${h.epoch} seq ${seq} already seen or too old`, agentId);
-
-    if (!this.signatureValid(env, cred, h.epoch)) return reject('bad_signature', `signature of ${agentId} does not verify`, agentId);
-    replay.record(replayKey, seq, now);
     return { ok: true, sender: check.principal, credential: cred, timestamp: ts, seq, epoch: h.epoch, replayKey };
+  }
+
+  /** The signature verdict, from a cache or computed on `pool` (async) or here (sync). */
+  signature(env: Envelope, pre: VerifiedEnvelope, pool: VerifyPool): boolean | Promise<boolean> {
+    const task = this.signatureTask(env, pre);
+    if ('known' in task) return task.known;
+    if (task.inflightKey !== undefined) {
+      const running = this.inflight.get(task.inflightKey);
+      if (running) return running;
+    }
+    const p = pool.verify(Buffer.from(task.publicKey, 'hex'), task.input, task.sig).then((ok) => {
+      task.remember(ok);
+      if (task.inflightKey !== undefined) this.inflight.delete(task.inflightKey);
+      return ok;
+    });
+    if (task.inflightKey !== undefined) this.inflight.set(task.inflightKey, p);
+    return p;
+  }
+
+  /** Final step: refuse a bad signature or a sequence accepted meanwhile; record the rest. */
+  commit(pre: VerifiedEnvelope, signatureOk: boolean, replay: ReplayWindow): VerifyOutcome {
+    const agentId = pre.sender.agentId;
+    if (!signatureOk) return reject('bad_signature', `signature of ${agentId} does not verify`, agentId);
+    if (replay.seen(pre.replayKey, pre.seq)) return reject('replayed', `${agentId} epoch ${pre.epoch} seq ${pre.seq} already seen`, agentId);
+    replay.record(pre.replayKey, pre.seq, this.options.clock.now());
+    return pre;
   }
 
   private inScope(cred: Credential, subject: string): boolean {
@@ -161,43 +205,49 @@ export class EnvelopeVerifier {
     return v;
   }
 
-  private signatureValid(env: Envelope, cred: Credential, epoch: string): boolean {
+  private signatureTask(env: Envelope, pre: VerifiedEnvelope): SignatureTask {
     const shared = this.caches.signatures;
     const known = shared?.get(env);
-    if (known !== undefined) return known;
-    const ok = this.computeSignature(env, cred, epoch);
-    shared?.set(env, ok);
-    return ok;
-  }
-
-  private computeSignature(env: Envelope, cred: Credential, epoch: string): boolean {
-    const verifyFn = this.verifierFor(cred.claims.publicKey);
-    if (!verifyFn) return false;
+    if (known !== undefined) return { known };
+    const cred = pre.credential;
     const h = env.headers;
     const fields: SignedFields = {
       subject: env.subject,
       reply: env.reply ?? '',
       ts: h.ts ?? '',
-      epoch,
+      epoch: pre.epoch,
       seq: h.seq ?? '',
       credentialId: cred.id,
       chunk: h.chunk ?? '',
     };
     const sig = Buffer.from(h.sig ?? '', 'base64url');
-    if (sig.length !== 64) return false;
-    if (h.batch === undefined) return verifyFn(signingInput(fields, env.data), sig);
+    const publicKey = cred.claims.publicKey;
+    const rememberEnvelope = (ok: boolean): void => {
+      shared?.set(env, ok);
+    };
+    if (sig.length !== 64) return { known: false };
+    if (h.batch === undefined) return { publicKey, input: signingInput(fields, env.data), sig, remember: rememberEnvelope };
     // Batch mode: our leaf and proof must lead to the root the sender signed.
     const m = BATCH.exec(h.batch);
-    if (!m) return false;
+    if (!m) return { known: false };
     const index = Number(m[1]);
     const size = Number(m[2]);
     const root = merkleRoot(merkleLeaf(fields, env.data), index, size, Buffer.from(m[3], 'base64url'));
-    if (!root) return false;
-    const key = `${cred.claims.publicKey}:${h.sig}:${size}:${root.toString('base64url')}`;
+    if (!root) return { known: false };
+    const key = `${publicKey}:${h.sig}:${size}:${root.toString('base64url')}`;
     const cached = this.caches.batches.get(key);
-    if (cached !== undefined) return cached;
-    const ok = verifyFn(batchSigningInput(size, root), sig);
-    boundedSet(this.caches.batches, key, ok, this.caches.maxEntries);
-    return ok;
+    if (cached !== undefined) return { known: cached };
+    return {
+      publicKey,
+      input: batchSigningInput(size, root),
+      sig,
+      inflightKey: key,
+      remember: (ok) => {
+        boundedSet(this.caches.batches, key, ok, this.caches.maxEntries);
+        rememberEnvelope(ok);
+      },
+    };
   }
 }
+
+type SignatureTask = { known: boolean } | { publicKey: string; input: Buffer; sig: Buffer; remember: (ok: boolean) => void; inflightKey?: string };

@@ -308,6 +308,7 @@ export function busCompliance(name: string, factory: FabricFactory): void {
       assert.equal(new Set(sealed.map((e) => e.headers.sig)).size, 1);
       (batcher as unknown as { transmit(e: Envelope): void }).transmit = orig;
       await fabric.inject(sealed[0]);
+      await waitFor(() => r.got.length === 21, 5000, 'first batch member');
       await expectRejected(r, 'bad_signature', () => fabric.inject({ ...sealed[1], data: utf8('evil') }));
       await fabric.inject(sealed[2]);
       await waitFor(() => r.got.length === 22, 5000, 'untampered batch members');

@@ -34,3 +34,22 @@ busCompliance('NatsBus', async ({ maxPayload }) => {
     close: () => raw.close(),
   };
 });
+
+busCompliance('NatsBus with verification workers', async ({ maxPayload }) => {
+  let target = server as NatsServerHandle;
+  if (maxPayload) {
+    let s = small.get(maxPayload);
+    if (!s) small.set(maxPayload, (s = await startServerWithMaxPayload(maxPayload)));
+    target = s;
+  }
+  const url = target.url;
+  const raw: NatsConnection = await connect({ servers: url });
+  return {
+    bus: (identity, trustStore, options = {}) => connectNatsBus({ servers: url, identity, trustStore, verifyWorkers: 1, ...options }),
+    inject: async (env) => {
+      raw.publish(env.subject, env.data, { headers: toNatsHeaders(env.headers), ...(env.reply ? { reply: env.reply } : {}) });
+      await raw.flush();
+    },
+    close: () => raw.close(),
+  };
+});
