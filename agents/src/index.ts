@@ -50,6 +50,7 @@ export {
   UnknownAgentError,
 } from './errors.js';
 export { startTopologyInProcess } from './in-process.js';
+export { agentProviders } from './api.js';
 export { runAgentProcess } from './process.js';
 export type { AgentProcessOptions, RunningAgent } from './process.js';
 export type { DomainResources, InProcessTopology, InProcessTopologyOptions } from './in-process.js';

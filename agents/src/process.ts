@@ -7,7 +7,8 @@ import { connectNatsBus, subscribeRevocations } from '@sliceguard/bus';
 import type { NatsBus } from '@sliceguard/bus';
 import { createSimulatedMano, createTrafficFilter, webhookActuator } from '@sliceguard/enforcement';
 import type { KeyPair } from '@sliceguard/identity';
-import { readCredentialFile, readKeyFile, sign, TrustStore } from '@sliceguard/identity';
+import { readCredentialFile, readKeyFile, sign, TrustStore, verify } from '@sliceguard/identity';
+import { buildAgentApp, credentialOperators } from '@sliceguard/api';
 import { openLevelKv } from '@sliceguard/store';
 import type { AgentSpec } from '@sliceguard/topology';
 import { loadTopology, resolveAgents } from '@sliceguard/topology';
@@ -15,6 +16,7 @@ import { createTrustManager } from '@sliceguard/trust';
 import type { TrustManager } from '@sliceguard/trust';
 import type { Agent, AgentOptions } from './agent.js';
 import { agentDirectory, createAgent } from './agent.js';
+import { agentProviders } from './api.js';
 import type { Collector } from './collectors/collector.js';
 import { csvReplayCollector } from './collectors/csv.js';
 import { prometheusCollector } from './collectors/prometheus.js';
@@ -46,6 +48,10 @@ export interface AgentProcessOptions {
   /** Delay of every simulated MANO operation (ms); default the MANO's own. */
   manoDelayMs?: number;
   coordination?: CoordinationOptions;
+  /** Serve the agent's HTTP API (fastify) on this port; off when undefined. */
+  httpPort?: number;
+  /** Default 127.0.0.1. */
+  httpHost?: string;
   logger?: Logger;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -53,6 +59,8 @@ export interface AgentProcessOptions {
 export interface RunningAgent {
   readonly agent: Agent;
   readonly bus: NatsBus;
+  /** The API's address when `httpPort` was given. */
+  readonly httpAddress?: string;
   /** Resolves when the agent has stopped (stop(), or a `terminate` lifecycle command). */
   readonly done: Promise<void>;
   stop(reason?: string): Promise<void>;
@@ -205,13 +213,33 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     for (const o of opened) await o.close().catch(() => {});
     throw error;
   }
+  let app: Awaited<ReturnType<typeof buildAgentApp>> | undefined;
+  let httpAddress: string | undefined;
+  if (options.httpPort !== undefined) {
+    let connected = true;
+    bus.onStatus((s) => {
+      if (s.type === 'disconnected' || s.type === 'closed') connected = false;
+      if (s.type === 'connected' || s.type === 'reconnected') connected = true;
+    });
+    app = await buildAgentApp({
+      agentId: spec.agentId,
+      providers: agentProviders(agent, { startedAt: clock.now(), ...(trustManager ? { trustManager } : {}), busConnected: () => connected }),
+      auth: { operators: { resolve: credentialOperators({ trustStore, clock }), verify } },
+      clock,
+      logger,
+    });
+    httpAddress = await app.listen({ port: options.httpPort, host: options.httpHost ?? '127.0.0.1' });
+    logger.info({ httpAddress }, 'HTTP API listening');
+  }
   const running: RunningAgent = {
     agent,
     bus,
+    ...(httpAddress ? { httpAddress } : {}),
     done,
     stop(reason = 'stopped') {
       stopping ??= (async () => {
         logger.info({ reason }, 'agent stopping');
+        await app?.close();
         await agent.stop();
         revocations.unsubscribe();
         await trustManager?.close();

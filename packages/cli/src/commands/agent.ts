@@ -24,6 +24,8 @@ export interface AgentCommandOptions {
   heartbeatMs?: string;
   logLevel: string;
   stopOnStdinClose?: boolean;
+  httpPort?: string;
+  httpHost?: string;
 }
 
 export function parseRoots(values: readonly string[]): { domain: string; publicKey: string }[] {
@@ -62,6 +64,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--ack-timeout-ms <ms>', 'coordination acknowledgement timeout (default 2000)')
     .option('--heartbeat-ms <ms>', 'status heartbeat period (default 5000)')
     .option('--log-level <level>', 'trace | debug | info | warn | error | silent', 'info')
+    .option('--http-port <port>', "serve the agent's HTTP API (status, incidents, decisions, loop control, trust) on this port")
+    .option('--http-host <host>', 'address the HTTP API binds to', '127.0.0.1')
     .option('--stop-on-stdin-close', 'stop when stdin closes (how `sliceguard up` makes sure no agent outlives it)', false)
     .action(async (opts: AgentCommandOptions) => {
       if (opts.policies !== 'topology' && opts.policies !== 'builtin') {
@@ -88,7 +92,9 @@ export function register(program: Command, ctx: CliContext): void {
         ...(manoDelay !== undefined ? { manoDelayMs: manoDelay } : {}),
         coordination: { ...(ackTimeoutMs ? { ackTimeoutMs } : {}), ...(heartbeatMs ? { heartbeatMs } : {}) },
         logLevel: opts.logLevel as 'info',
+        ...(opts.httpPort !== undefined ? { httpPort: positiveInt(opts.httpPort, '--http-port'), httpHost: opts.httpHost ?? '127.0.0.1' } : {}),
       });
+      if (running.httpAddress) ctx.err(`agent ${opts.id} HTTP API on ${running.httpAddress}\n`);
       ctx.err(`agent ${opts.id} running (level ${running.agent.level}); SIGINT/SIGTERM to stop\n`);
       const onSignal = (signal: string) => () => void running.stop(`received ${signal}`);
       const onInt = onSignal('SIGINT');
