@@ -146,6 +146,16 @@ export function createFederatedClient(options: FederatedClientOptions): Federate
       ignore('announce', 'stale_version', `round ${h.round} is on version ${h.version}, installed is ${installedVersion}`);
       return;
     }
+    if (h.version > 0 && h.version !== installedVersion) {
+      // the base model is not here (missed broadcast): sit this round out and ask for the head
+      emit({ type: 'skipped', round: h.round, reason: `base version ${h.version} is not installed (have ${installedVersion})` });
+      void sendJoin();
+      return;
+    }
+    if (h.version > 0 && !layoutsEqual(h.layout, trainable.getWeights().layout)) {
+      ignore('announce', 'layout_mismatch', 'announced layout differs from the local model');
+      return;
+    }
     training?.abort();
     const controller = new AbortController();
     training = controller;

@@ -1,4 +1,4 @@
-import type { Bus, Clock, KeyValueStore, Logger } from '@sliceguard/core';
+import type { Bus, Clock, KeyValueStore, Logger, TrustSink, TrustView } from '@sliceguard/core';
 import { silentLogger, systemClock, toHex } from '@sliceguard/core';
 import { connectNatsBus } from '@sliceguard/bus';
 import type { AgentIdentity, TrustStore } from '@sliceguard/identity';
@@ -31,6 +31,9 @@ export interface CoordinatorServiceOptions {
   p2p?: { listen: string[]; peers: string[] };
   clock?: Clock;
   logger?: Logger;
+  /** fl_quality evidence sink and aggregation weights (e.g. @sliceguard/trust's createTrustManager). */
+  trustSink?: TrustSink;
+  trustView?: TrustView;
 }
 
 export interface CoordinatorService {
@@ -80,12 +83,23 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
       roundTimeoutMs: options.roundTimeoutMs,
       roundIntervalMs: options.roundIntervalMs,
       epochs: options.epochs,
+      trustSink: options.trustSink,
+      trustView: options.trustView,
     });
     await coordinator.start();
     if (options.p2p) {
-      gossip = createDomainGossip({ domain: options.domain, identity: options.identity, trustStore: options.trustStore, listen: options.p2p.listen, peers: options.p2p.peers, clock, logger });
+      gossip = createDomainGossip({
+        domain: options.domain,
+        identity: options.identity,
+        trustStore: options.trustStore,
+        listen: options.p2p.listen,
+        peers: options.p2p.peers,
+        clock,
+        logger,
+        trustSink: options.trustSink,
+      });
       await gossip.start();
-      bridge = bridgeCrossDomain({ coordinator, gossip, domain: options.domain, logger });
+      bridge = bridgeCrossDomain({ coordinator, gossip, domain: options.domain, logger, trustView: options.trustView });
     }
   } catch (error) {
     await coordinator?.stop();

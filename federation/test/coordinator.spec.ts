@@ -10,6 +10,7 @@ import {
   createFederatedClient,
   decodeAnnounce,
   decodeGlobal,
+  encodeAnnounce,
   encodeGlobal,
   encodeUpdate,
   encodeWeightsMessage,
@@ -416,6 +417,24 @@ describe('coordinator and client (in-memory bus)', function () {
     }
   });
 
+  it('a client that missed the global model sits the round out and gets the head re-broadcast', async () => {
+    const h = await harness(2, { roundTimeoutMs: 600, minClients: 1 });
+    try {
+      assert.equal((await h.coordinator.runRound(MODEL)).version, 2);
+      await waitFor(() => h.clients.every((c) => c.installedVersion === 2), 3000, 'installs');
+      // a late client: its only global so far is whatever arrives after it joins
+      const late = createFederatedClient({ bus: memoryBus(h.net, principal(`${D}:late`, 'nf')), domain: D, model: MODEL, trainable: smallModel(), data: () => syntheticRows(30, 'late'), heartbeatMs: 100_000 });
+      const events: ClientEvent[] = [];
+      late.onEvent((e) => events.push(e));
+      await late.start();
+      await waitFor(() => late.installedVersion === 2, 3000, 'newcomer gets the head');
+      await late.stop();
+      assert.ok(events.some((e) => e.type === 'installed' && e.version === 2));
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('reports a store whose head points to a missing version', async () => {
     const kv = memoryKv();
     await kv.put('fl/streamer/head', new TextEncoder().encode('{"version":7,"round":3}'));
@@ -469,6 +488,28 @@ describe('client verification of global models', function () {
       assert.deepEqual(reasons, ['not_coordinator', 'not_coordinator', 'stale_version', 'layout_mismatch', 'non_finite', 'malformed']);
       assert.equal(client.installedVersion, 3);
       assert.deepEqual(installs, [3]);
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it('sits out a round whose base version it lacks and asks for the head with a join', async () => {
+    const net = memoryNetwork();
+    const { client, events } = await clientOn(net);
+    const coordinatorBus = memoryBus(net, principal(`${D}:fl`, 'coordinator'));
+    const joins: Array<{ installedVersion?: number }> = [];
+    coordinatorBus.subscribe(flSubject(D, MODEL, 'join'), (m) => void joins.push(m.json()));
+    const w = initialWeights();
+    try {
+      await coordinatorBus.publish(
+        flSubject(D, MODEL, 'announce'),
+        encodeAnnounce({ model: MODEL, round: 4, version: 5, selected: [`${D}:nf1`], deadline: Date.now() + 5000, epochs: 1 }, { layout: w.layout, values: new Float32Array(0) }),
+      );
+      await waitFor(() => events.some((e) => e.type === 'skipped'), 2000, 'skip');
+      await waitFor(() => joins.length > 0, 2000, 'join');
+      const skipped = events.find((e) => e.type === 'skipped');
+      assert.match(skipped?.type === 'skipped' ? skipped.reason : '', /base version 5 is not installed/);
+      assert.equal(joins.at(-1)?.installedVersion, 0);
     } finally {
       await client.stop();
     }
