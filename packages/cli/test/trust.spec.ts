@@ -61,6 +61,22 @@ describe('cli: trust', () => {
     assert.match(one.out, /compliance\s+1\.000/);
   });
 
+  it("finds the trust store in an agent's data directory (<data-dir>/trust)", async () => {
+    const agentDir = mkdtempSync(join(tmpdir(), 'sg-trust-agent-'));
+    try {
+      const kv = await openLevelKv(join(agentDir, 'trust'));
+      const trust = await createTrustManager({ clock: systemClock(), kv });
+      trust.record({ subject: 'd1:amf', attribute: 'ssla', positive: 3, negative: 0, source: 'd1:tsm', at: Date.now() });
+      await trust.close();
+      await kv.close();
+      const r = await run('trust', 'show', '--data-dir', agentDir, '--json');
+      assert.equal(r.code, 0, r.err);
+      assert.deepEqual((JSON.parse(r.out) as { agents: { agentId: string }[] }).agents.map((a) => a.agentId), ['d1:amf']);
+    } finally {
+      rmSync(agentDir, { recursive: true, force: true });
+    }
+  });
+
   it('fails clearly on a missing directory or an unknown agent', async () => {
     const missing = await run('trust', 'show', '--data-dir', join(dir, 'nope'));
     assert.equal(missing.code, 1);

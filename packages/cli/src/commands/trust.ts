@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { InvalidInputError, systemClock } from '@sliceguard/core';
 import { openLevelKv } from '@sliceguard/store';
 import {
@@ -148,16 +148,18 @@ export function register(program: Command, ctx: CliContext): void {
   trust
     .command('show')
     .description("list trust scores, actions in force, evidence and transitions from a domain agent's data directory")
-    .requiredOption('--data-dir <dir>', "the domain agent's LevelDB data directory (the one its trust manager persists to)")
+    .requiredOption('--data-dir <dir>', "the domain agent's data directory (its trust LevelDB, or the agent directory holding it in trust/)")
     .option('--prefix <prefix>', 'key prefix of the trust records in that store', 'trust/')
     .option('--agent <id>', 'show one agent in detail: attributes, recent evidence, transitions')
     .option('--history <n>', 'transitions and evidence records to show with --agent', '10')
     .option('--json', 'print JSON')
     .action(async (opts: ShowOpts) => {
-      const dir = resolve(opts.dataDir);
+      let dir = resolve(opts.dataDir);
       if (!existsSync(dir)) {
         throw new InvalidInputError(`--data-dir ${dir} does not exist: point it at the domain agent's data directory`, { option: '--data-dir', value: opts.dataDir });
       }
+      // `sliceguard agent` keeps the trust manager's LevelDB in <data-dir>/trust
+      if (!existsSync(join(dir, 'CURRENT')) && existsSync(join(dir, 'trust', 'CURRENT'))) dir = join(dir, 'trust');
       const limit = positiveInt(opts.history, '--history');
       const kv = await openLevelKv(dir, { createIfMissing: false });
       try {
