@@ -148,8 +148,8 @@ export function signalingStorm(rng: Rng, runStartMs: number, o: SignalingStormOp
     const dt = dtMs / 1000;
     const per = ((o.attachesPerCell ?? 180) * intensity) / groups;
     return Array.from({ length: groups }, (_, g) => {
+      // compromised UEs flap attach/detach; they carry no user-plane data
       const f = emptyFlow(`${nf}-storm-${g}`, 'attack', o.id);
-      f.ues = 2;
       f.signaling = {
         rrcSetups: poisson(rng, per * 1.5 * dt) / dt,
         attaches: poisson(rng, per * dt) / dt,
@@ -202,17 +202,19 @@ export function flashCrowd(rng: Rng, runStartMs: number, o: FlashCrowdOptions) {
   const sources = Array.from({ length: n }, (_, i) => `${prefix}.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`);
   // new viewers behave like the others: similar appetites (see httpUsers' heterogeneity)
   const weights = sources.map(() => Math.exp(rng.normal(0, 0.2)));
-  const total = weights.reduce((a, b) => a + b, 0);
   return windowed('flash-crowd', 'legit', o, runStartMs, sources, (_nf, intensity, dtMs) => {
     const dt = dtMs / 1000;
-    const perSecond = poisson(rng, (o.rpsPerViewer ?? 0.6) * intensity * n * dt) / dt;
-    return sources.map((source, i) => {
+    // the ramp is viewers arriving (and leaving), each watching at the usual rate with one connection
+    const active = Math.round(n * intensity);
+    const activeWeight = weights.slice(0, active).reduce((a, b) => a + b, 0) || 1;
+    const perSecond = poisson(rng, (o.rpsPerViewer ?? 0.6) * active * dt) / dt;
+    return sources.slice(0, active).map((source, i) => {
       const f = emptyFlow(source, 'legit', o.id);
-      f.rps = ((perSecond * weights[i]) / total) * Math.max(0, 1 + rng.normal(0, 0.05));
+      f.rps = ((perSecond * weights[i]) / activeWeight) * Math.max(0, 1 + rng.normal(0, 0.05));
       f.hitProbability = 0.95;
       f.reqBytes = 350;
       f.respBytes = 400_000;
-      f.holdConnections = intensity;
+      f.holdConnections = 1;
       return f;
     });
   });

@@ -189,7 +189,13 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
         trainingMs: T,
       };
     },
-    checks: (f) => [noBenignMitigation(f), noMitigationOutside(f)],
+    checks: (f, r) => {
+      const traffic = r.actions.filter((a) => a.status === 'succeeded' && ['block', 'rate_limit', 'isolate'].includes(a.type));
+      return [
+        noBenignMitigation(f),
+        check('no traffic blocked, rate-limited or isolated', traffic.length === 0, `${traffic.length} traffic mitigation(s); scale-outs and hardening are allowed`),
+      ];
+    },
   },
   {
     name: 'fl-poisoning',
