@@ -60,6 +60,9 @@ async function harness(n: number, overrides: Partial<CoordinatorOptions> = {}, k
     clients.push(client);
   }
   await waitFor(() => coordinator.clients(MODEL).length === n, 2000, 'joins');
+  // newcomers get the head broadcast shortly after joining; rounds need it installed
+  const head = coordinator.head(MODEL)?.version ?? 0;
+  await waitFor(() => clients.every((c) => c.installedVersion === head), 2000, 'head installed');
   return {
     net,
     coordinator,

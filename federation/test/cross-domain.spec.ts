@@ -73,7 +73,7 @@ describe('cross-domain federation over libp2p (loopback)', function () {
       await c.start();
       clients.push(c);
     }
-    await waitFor(() => coordinator.clients(MODEL).length === 2, 3000, `${name} joins`);
+    await waitFor(() => coordinator.clients(MODEL).length === 2 && clients.every((c) => c.installedVersion === 1), 3000, `${name} joins`);
     const identity = authority.issue({ agentId: `${name}:fl`, level: 'coordinator' });
     const gossip = createDomainGossip({ domain: name, identity, trustStore });
     return { authority, coordinator, gossip, clients };

@@ -80,6 +80,7 @@ describe('federated round over a real nats-server with client processes', functi
       spawn(1);
       const victim = spawn(2, 20000);
       await waitFor(() => coordinator.clients(MODEL).length === 3, 20000, 'three clients joined');
+      await waitFor(() => [0, 1, 2].every((i) => events.some((e) => e.type === 'installed' && e.agentId === `${D}:nf${i}` && e.version === 1)), 10000, 'version 1 installed');
       const round = coordinator.runRound(MODEL);
       await waitFor(() => events.some((e) => e.type === 'training' && e.agentId === `${D}:nf2`), 10000, 'victim training');
       victim.kill('SIGKILL');
