@@ -90,7 +90,9 @@ describe('indirect trust: peer ratings', () => {
     for (const id of raters) good(id, 10);
     trust.register('d1:slice', { anchor: true });
     trust.score('d1:nf'); // cache the (empty) indirect opinion at this instant
-    raters.forEach((r, i) => trust.rate(r, [{ subject: 'd1:nf', positive: i % 3, negative: 1 + (i % 2) }]));
+    raters.forEach((r, i) => {
+      trust.rate(r, [{ subject: 'd1:nf', positive: i % 3, negative: 1 + (i % 2) }]);
+    });
     trust.rate('d1:slice', [{ subject: 'd1:nf', positive: 3, negative: 0 }]);
     trust.rate('d1:r0', [{ subject: 'd1:nf', positive: 2, negative: 0 }]); // a second rating from the same rater
     const incremental = trust.snapshot('d1:nf');
