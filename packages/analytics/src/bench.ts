@@ -135,10 +135,12 @@ export async function run(options: BenchOptions): Promise<Record<string, unknown
   const values = rows.map((r) => Object.fromEntries(metrics.map((m, j) => [m, r[j]])));
   const det = createStatisticalDetector({ metrics });
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < samples; i++) det.pushSync({ at: i, values: values[i] });
   const seconds = (performance.now() - t0) / 1000;
-  result.statistical = { samples, metrics: FEATURES, samplesPerSecond: samples / seconds, microsecondsPerSample: (seconds / samples) * 1e6 };
-  log(`statistical: ${(samples / seconds).toFixed(0)} samples/s over ${FEATURES} metrics`);
+  const cpuMicros = (cpuMs(c0) * 1000) / samples;
+  result.statistical = { samples, metrics: FEATURES, samplesPerSecond: samples / seconds, microsecondsPerSample: (seconds / samples) * 1e6, cpuMicrosecondsPerSample: cpuMicros };
+  log(`statistical: ${(samples / seconds).toFixed(0)} samples/s over ${FEATURES} metrics (${cpuMicros.toFixed(0)} µs CPU per sample)`);
   result.loadAverage1m = { before: loadBefore, after: loadavg()[0] };
   return result;
 }

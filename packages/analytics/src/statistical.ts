@@ -76,7 +76,9 @@ export interface StatisticalDetector extends StreamingDetector {
 }
 
 interface MetricState {
+  /** robust-z: the window in arrival order (ring) and the same values kept sorted. */
   ring: Float64Array;
+  sorted: Float64Array;
   head: number;
   count: number;
   // noise level (mean |x_t − x_{t−1}|) and range over every finite value seen
@@ -139,12 +141,12 @@ export function createStatisticalDetector(options: StatisticalDetectorOptions): 
   let samples = 0;
   let verdicts = 0;
   let missingValues = 0;
-  const scratch = new Float64Array(window);
 
   const reset = (): void => {
     states.length = 0;
     for (let i = 0; i < metrics.length; i++) {
-      states.push({ ring: new Float64Array(method === 'robust-z' ? window : 0), head: 0, count: 0, previous: Number.NaN, lo: Number.POSITIVE_INFINITY, hi: Number.NEGATIVE_INFINITY, absDiffSum: 0, diffs: 0, mean: 0, variance: 0, seen: 0 });
+      const size = method === 'robust-z' ? window : 0;
+      states.push({ ring: new Float64Array(size), sorted: new Float64Array(size), head: 0, count: 0, previous: Number.NaN, lo: Number.POSITIVE_INFINITY, hi: Number.NEGATIVE_INFINITY, absDiffSum: 0, diffs: 0, mean: 0, variance: 0, seen: 0 });
     }
     timeHead = 0;
     timeCount = 0;
@@ -167,14 +169,12 @@ export function createStatisticalDetector(options: StatisticalDetectorOptions): 
     if (method === 'robust-z') {
       if (s.count < warmup) return undefined;
       const n = s.count;
-      for (let i = 0; i < n; i++) scratch[i] = s.ring[i];
-      const med = median(scratch, n);
-      for (let i = 0; i < n; i++) scratch[i] = Math.abs(s.ring[i] - med);
-      let scale = MAD_TO_SIGMA * median(scratch, n);
+      const med = sortedMedian(s.sorted, n);
+      let scale = MAD_TO_SIGMA * medianAbsoluteDeviation(s.sorted, n, med);
       if (scale === 0) {
         // more than half the window is one value: fall back to the mean absolute deviation (×√(π/2))
         let sum = 0;
-        for (let i = 0; i < n; i++) sum += scratch[i];
+        for (let i = 0; i < n; i++) sum += Math.abs(s.sorted[i] - med);
         scale = (sum / n) * 1.2533;
       }
       return Math.abs(x - med) / floorScale(s, scale, med);
@@ -195,6 +195,8 @@ export function createStatisticalDetector(options: StatisticalDetectorOptions): 
 
   const learn = (s: MetricState, x: number): void => {
     if (method === 'robust-z') {
+      if (s.count === window) removeSorted(s.sorted, s.count--, s.ring[s.head]);
+      insertSorted(s.sorted, s.count, x);
       s.ring[s.head] = x;
       s.head = (s.head + 1) % window;
       if (s.count < window) s.count++;
@@ -296,36 +298,56 @@ export function createStatisticalDetector(options: StatisticalDetectorOptions): 
   };
 }
 
-/** Median of the first n entries of a (scratch, reordered in place) array, by quickselect. */
-function median(a: Float64Array, n: number): number {
+/** Median of the first n entries of an ascending array. */
+function sortedMedian(a: Float64Array, n: number): number {
   const mid = n >> 1;
-  const hi = select(a, 0, n - 1, mid);
-  if (n % 2 === 1) return hi;
-  // the lower middle is the max of the left partition
-  let lo = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < mid; i++) if (a[i] > lo) lo = a[i];
-  return (lo + hi) / 2;
+  return n % 2 === 1 ? a[mid] : (a[mid - 1] + a[mid]) / 2;
 }
 
-function select(a: Float64Array, left: number, right: number, k: number): number {
-  while (right > left) {
-    const pivot = a[(left + right) >> 1];
-    let i = left;
-    let j = right;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
+/**
+ * Median of |a[i] − centre| over the first n entries of an ascending array, in O(n/2): the
+ * deviations left and right of the centre are two ascending runs, merged up to the middle rank.
+ */
+function medianAbsoluteDeviation(a: Float64Array, n: number, centre: number): number {
+  let j = lowerBound(a, n, centre);
+  let i = j - 1;
+  const target = n >> 1;
+  let previous = 0;
+  let current = 0;
+  for (let r = 0; r <= target; r++) {
+    previous = current;
+    const left = i >= 0 ? centre - a[i] : Number.POSITIVE_INFINITY;
+    const right = j < n ? a[j] - centre : Number.POSITIVE_INFINITY;
+    if (left <= right) {
+      current = left;
+      i--;
+    } else {
+      current = right;
+      j++;
     }
-    if (k <= j) right = j;
-    else if (k >= i) left = i;
-    else return a[k];
   }
-  return a[k];
+  return n % 2 === 1 ? current : (previous + current) / 2;
+}
+
+/** First index in a[0..n) whose value is >= x. */
+function lowerBound(a: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function insertSorted(a: Float64Array, n: number, x: number): void {
+  const at = lowerBound(a, n, x);
+  a.copyWithin(at + 1, at, n);
+  a[at] = x;
+}
+
+function removeSorted(a: Float64Array, n: number, x: number): void {
+  const at = lowerBound(a, n, x);
+  a.copyWithin(at, at + 1, n);
 }
