@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Actuator, Logger, StreamingDetector } from '@sliceguard/core';
+import type { Actuator, DecisionEngine, Logger, StreamingDetector } from '@sliceguard/core';
 import { createLogger, idGenerator, seededRng, systemClock } from '@sliceguard/core';
 import { createStatisticalDetector } from '@sliceguard/analytics';
 import { connectNatsBus, subscribeRevocations } from '@sliceguard/bus';
@@ -164,7 +164,16 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
   }
   const rng = seededRng(`${spec.agentId}:${Date.now()}`);
   const ids = idGenerator(rng, spec.agentId);
-  const decisionEngine = await resolveDecisionEngine({ spec, clock, ids, logger, policies: options.policies ?? 'topology' });
+  // Swappable, so that an `update` lifecycle command reloads the (possibly edited) policy files.
+  let engine = await resolveDecisionEngine({ spec, clock, ids, logger, policies: options.policies ?? 'topology' });
+  const decisionEngine: DecisionEngine = {
+    decide: (event, context) => engine.decide(event, context),
+    recordOutcome: (outcome) => engine.recordOutcome?.(outcome),
+  };
+  const reloadPolicies = async (): Promise<void> => {
+    engine = await resolveDecisionEngine({ spec, clock, ids, logger, policies: options.policies ?? 'topology' });
+    logger.info({ policies: spec.policies }, 'policies reloaded');
+  };
 
   const bus = await connectNatsBus({ servers: options.nats, identity: { keyPair, credential }, trustStore, clock, logger: logger.child({ module: 'bus' }) });
   const revocations = subscribeRevocations(bus, trustStore);
@@ -194,7 +203,8 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
       ...(detector ? { detector } : {}),
       ...(options.samplingMs ? { monitoring: { samplingPeriodMs: options.samplingMs } } : {}),
       ...(options.coordination ? { coordination: options.coordination } : {}),
-      onControl: (command) => {
+      onControl: async (command) => {
+        if (command.command === 'update') await reloadPolicies();
         if (command.command === 'terminate') void running.stop(`terminated by ${command.from}: ${command.reason}`);
       },
     };

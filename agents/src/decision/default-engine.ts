@@ -11,13 +11,15 @@ import type {
   IncidentEvent,
   SecurityEvent,
 } from '@sliceguard/core';
-import { ACTION_TYPES } from '@sliceguard/core';
+import { ACTION_TYPES, idGenerator, seededRng } from '@sliceguard/core';
 import { reportKind } from '../analytics/correlator.js';
 import type { AgentFacts } from './facts.js';
 
 export interface DefaultDecisionEngineOptions {
-  ids: IdGenerator;
-  clock: Clock;
+  /** Default: a generator seeded with the level (ids are unique per engine, not across engines). */
+  ids?: IdGenerator;
+  /** Only used for defaults; decisions take their time from the DecisionContext. Default: system clock. */
+  clock?: Clock;
   /** A rule does not fire again for the same correlation id within this time (default 60 s). */
   cooldownMs?: number;
   /** Rate limit applied to heavy-hitter sources (requests/s, default 20). */
@@ -47,7 +49,8 @@ type Rule = (event: SecurityEvent, ctx: DecisionContext, facts: AgentFacts | und
  * reporting sub-slice (deploy a vFirewall) — and report to the domain; every loop carries out
  * delegations it receives.
  */
-export function defaultDecisionEngine(level: AgentLevel, options: DefaultDecisionEngineOptions): DecisionEngine & { readonly level: AgentLevel } {
+export function defaultDecisionEngine(level: AgentLevel, given: DefaultDecisionEngineOptions = {}): DecisionEngine & { readonly level: AgentLevel } {
+  const options = { ...given, ids: given.ids ?? idGenerator(seededRng(`builtin:${level}`), level) };
   const cooldownMs = options.cooldownMs ?? 60_000;
   const rps = options.rateLimitRps ?? 20;
   const ttl = options.mitigationTtlMs ?? 10 * 60_000;
@@ -68,7 +71,9 @@ export function defaultDecisionEngine(level: AgentLevel, options: DefaultDecisio
     if (nfTypes && facts) {
       const targets = facts.topology.nfs.filter((nf) => nfTypes.includes(nf.type));
       if (targets.length === 0) return undefined;
-      const { nfTypes: _omit, deadlineMs: _d, action: _a, ...params } = d.params;
+      const { nfTypes: _omit, deadlineMs: _d, action: _a, ...rest } = d.params;
+      // Hold the MANO's own autoscaler off what the security loop just scaled (10 min unless told).
+      const params = (action === 'scale_out' || action === 'scale_in') && rest.holdMs === undefined ? { ...rest, holdMs: 600_000 } : rest;
       return {
         rule: 'builtin-delegated-action',
         reason: `delegated by ${d.from}: ${action} on ${targets.map((t) => t.id).join(', ')}`,
