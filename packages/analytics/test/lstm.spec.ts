@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryKv } from '@sliceguard/core';
 import {
+  calibrateThreshold,
   createBatchedScorer,
   createLstmDetector,
   loadModel,
   loadModelFromKv,
+  loadTf,
   LstmAutoencoder,
   ModelLoadError,
   ModelShapeError,
@@ -185,6 +187,27 @@ describe('analytics: LSTM autoencoder', function () {
     assert.equal(det.stats().gapResets, 1);
     const strict = createLstmDetector({ model, gaps: 'error' });
     await assert.rejects(strict.push({ at: 0, values: { cpu: 1, mem: Number.NaN, rt: 1 } }), /mem/);
+  });
+
+  it('keeps adaptive threshold state per agent and leaks no tensors', async () => {
+    const { tf } = await loadTf({ backend: 'wasm' });
+    const { scores } = await model.scoreRows(train);
+    const rolling = calibrateThreshold(scores, { method: 'rolling', rollingWindow: 50 });
+    const scorer = createBatchedScorer({ model, threshold: rolling });
+    const calm = normalSeries(80, 21);
+    const busy = normalSeries(80, 22).map((r) => Float64Array.from([r[0] + (r[0] - 10) * 0.5, r[1], r[2]])); // larger swings, still normal-ish
+    const before = tf.memory().numTensors;
+    const last = new Map<string, number>();
+    for (let t = 0; t < 80; t++) {
+      const v = await scorer.pushMany([
+        { agentId: 'calm', sample: { at: t, values: valuesOf(calm[t]) } },
+        { agentId: 'busy', sample: { at: t, values: valuesOf(busy[t]) } },
+      ]);
+      for (const [id, list] of v) last.set(id, list[list.length - 1].threshold);
+    }
+    assert.equal(tf.memory().numTensors, before, 'scoring leaves no tensors behind');
+    assert.notEqual(last.get('calm'), last.get('busy'), 'each agent adapts its own threshold');
+    assert.equal(rolling.value(), calibrateThreshold(scores, { method: 'rolling', rollingWindow: 50 }).value(), 'the template threshold is not mutated');
   });
 
   it('implements TrainableModel: fit and evaluate on raw rows', async () => {
