@@ -118,6 +118,35 @@ describe('NatsBus: reconnects, buffering, cluster failover', function () {
     }
   });
 
+  it('leaves no sockets, timers or worker threads behind after close', async () => {
+    const server = await startNatsServer();
+    try {
+      const count = (): Record<string, number> => {
+        const out: Record<string, number> = {};
+        for (const r of process.getActiveResourcesInfo()) out[r] = (out[r] ?? 0) + 1;
+        return out;
+      };
+      await new Promise((r) => setTimeout(r, 50));
+      const before = count();
+      const a = await connectNatsBus({ servers: server.url, identity: identity(), trustStore: store, verifyWorkers: 1 });
+      const b = await connectNatsBus({ servers: server.url, identity: identity(), trustStore: store });
+      b.subscribe('sg.d1._._._.control', (m) => {
+        void b.respond(m, m.data);
+      });
+      await b.flush();
+      await a.request('sg.d1._._._.control', utf8('ping'), { timeoutMs: 5000 });
+      await assert.rejects(a.request('sg.d1.none', utf8('x'), { timeoutMs: 100 }));
+      await Promise.all([a.drain(), b.close()]);
+      await new Promise((r) => setTimeout(r, 100));
+      const after = count();
+      for (const kind of ['TCPSocketWrap', 'Timeout', 'MessagePort', 'Worker']) {
+        assert.ok((after[kind] ?? 0) <= (before[kind] ?? 0), `${kind}: ${before[kind] ?? 0} before, ${after[kind] ?? 0} after (${JSON.stringify(after)})`);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('fails to connect with a clear error', async () => {
     await assert.rejects(
       connectNatsBus({ servers: 'nats://127.0.0.1:1', identity: identity(), trustStore: store, maxReconnectAttempts: 0, connectTimeoutMs: 1000 }),
