@@ -1,14 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Bus, FlatWeights, TrainableModel } from '@sliceguard/core';
-import { seededRng } from '@sliceguard/core';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { seededRng, toHex } from '@sliceguard/core';
 import { connectNatsBus } from '@sliceguard/bus';
-import { createDomainAuthority, defaultScopes } from '@sliceguard/identity';
+import { createDomainAuthority, generateKeyPair } from '@sliceguard/identity';
 import { openLevelKv } from '@sliceguard/store';
 import { startNatsServer } from '@sliceguard/test-utils';
 import { aggregatorFromSpec, type WeightedUpdate } from './aggregators.js';
-import { type FederatedClient, createFederatedClient } from './client.js';
+import { instantModel } from './bench-model.js';
 import { createCoordinator } from './coordinator.js';
 
 export interface BenchOptions {
@@ -20,27 +21,6 @@ export interface BenchOptions {
   rounds?: number;
 }
 
-/**
- * A model whose local training costs nothing: the benchmark measures the protocol (announce, signed
- * updates over NATS, aggregation, LevelDB commit, signed global, installs), not the learning.
- */
-function instantModel(parameters: number, seed: number): TrainableModel {
-  const layout = [{ name: 'w', shape: [parameters], offset: 0, length: parameters }];
-  let values = new Float32Array(parameters);
-  const rng = seededRng(seed);
-  return {
-    getWeights: (): FlatWeights => ({ layout, values: new Float32Array(values) }),
-    setWeights: (w) => {
-      values = new Float32Array(w.values);
-    },
-    async fit(rows) {
-      for (let i = 0; i < values.length; i += 97) values[i] += (rng.next() - 0.5) * 0.01;
-      return { loss: 0.1, samples: rows.length };
-    },
-    evaluate: async () => 0.1,
-  };
-}
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1];
@@ -49,42 +29,40 @@ function median(xs: number[]): number {
 async function roundOverNats(clientsCount: number, parameters: number, rounds: number, log: (l: string) => void): Promise<Record<string, number>> {
   const server = await startNatsServer();
   const dir = mkdtempSync(join(tmpdir(), 'sg-fl-bench-'));
-  const authority = createDomainAuthority('bench');
-  const trustStore = authority.trustStore();
-  const buses: Bus[] = [];
-  const clients: FederatedClient[] = [];
+  const authorityKey = generateKeyPair();
+  const authority = createDomainAuthority('bench', { keyPair: authorityKey });
   const kv = await openLevelKv(join(dir, 'coordinator'));
+  // the clients live in another process, as they would on other hosts: this process measures the coordinator
+  const child = fork(fileURLToPath(new URL('./bench-clients.js', import.meta.url)), [
+    JSON.stringify({ url: server.url, clients: clientsCount, parameters, authoritySeed: toHex(authorityKey.secretKey) }),
+  ]);
+  const installed = new Map<number, number>();
+  let ready = false;
+  child.on('message', (m: { type: string; version?: number; count?: number }) => {
+    if (m.type === 'ready') ready = true;
+    if (m.type === 'installed' && m.version !== undefined && m.count !== undefined) installed.set(m.version, m.count);
+  });
+  const until = async (cond: () => boolean, ms: number, what: string): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`federation bench: timed out waiting for ${what}`);
+      if (child.exitCode !== null) throw new Error(`federation bench: client process exited with ${child.exitCode}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const coordinatorBus = await connectNatsBus({ servers: server.url, identity: authority.issue({ agentId: 'bench:fl', level: 'coordinator' }), trustStore: authority.trustStore() });
   try {
-    const coordinatorBus = await connectNatsBus({ servers: server.url, identity: authority.issue({ agentId: 'bench:fl', level: 'coordinator' }), trustStore });
-    buses.push(coordinatorBus);
-    const initial = instantModel(parameters, 0).getWeights();
     const coordinator = createCoordinator({
       bus: coordinatorBus,
       domain: 'bench',
       kv,
-      models: [{ name: 'm', initial, aggregator: aggregatorFromSpec('fedavg') }],
+      models: [{ name: 'm', initial: instantModel(parameters, 0).getWeights(), aggregator: aggregatorFromSpec('fedavg') }],
       minClients: clientsCount,
       roundTimeoutMs: 60_000,
     });
     await coordinator.start();
-    const installed = new Map<number, number>();
-    const rows = [new Float32Array(1)];
-    for (let i = 0; i < clientsCount; i++) {
-      const placement = { domain: 'bench', slice: 's', subslice: 'edge', nf: `nf${i}` };
-      const identity = authority.issue({ agentId: `bench:nf${i}`, level: 'nf', ...placement, scopes: [...defaultScopes('nf', placement), 'sg.bench._fl.*.join', 'sg.bench._fl.*.update'] });
-      const bus = await connectNatsBus({ servers: server.url, identity, trustStore });
-      buses.push(bus);
-      const client = createFederatedClient({ bus, domain: 'bench', model: 'm', trainable: instantModel(parameters, i + 1), data: () => rows, heartbeatMs: 1000 });
-      client.onEvent((e) => {
-        if (e.type === 'installed') installed.set(e.version, (installed.get(e.version) ?? 0) + 1);
-      });
-      await client.start();
-      clients.push(client);
-    }
-    const joinDeadline = Date.now() + 30_000;
-    while (coordinator.clients('m').length < clientsCount && Date.now() < joinDeadline) await new Promise((r) => setTimeout(r, 20));
-    // clients first install version 1 (the newcomer broadcast) before the timed rounds
-    while ((installed.get(1) ?? 0) < clientsCount && Date.now() < joinDeadline) await new Promise((r) => setTimeout(r, 20));
+    await until(() => ready && coordinator.clients('m').length >= clientsCount, 120_000, 'clients to join');
+    await until(() => (installed.get(1) ?? 0) >= clientsCount, 60_000, 'version 1 installed');
     const roundMs: number[] = [];
     const installMs: number[] = [];
     const cpuMs: number[] = [];
@@ -98,8 +76,7 @@ async function roundOverNats(clientsCount: number, parameters: number, rounds: n
       if (report.outcome !== 'published' || report.accepted.length !== clientsCount) {
         throw new Error(`bench round ${r + 1} with ${clientsCount} clients: ${report.outcome}, ${report.accepted.length} accepted (${report.reason ?? ''})`);
       }
-      const deadline = Date.now() + 30_000;
-      while ((installed.get(report.version!) ?? 0) < clientsCount && Date.now() < deadline) await new Promise((res) => setImmediate(res));
+      await until(() => (installed.get(report.version!) ?? 0) >= clientsCount, 60_000, `version ${report.version} installed`);
       roundMs.push(t1 - t0);
       installMs.push(performance.now() - t0);
     }
@@ -108,19 +85,33 @@ async function roundOverNats(clientsCount: number, parameters: number, rounds: n
       parameters,
       rounds,
       roundMsMedian: Math.round(median(roundMs)),
-      roundMsMax: Math.round(Math.max(...roundMs)),
+      roundMsMin: Math.round(Math.min(...roundMs)),
       allInstalledMsMedian: Math.round(median(installMs)),
-      // CPU time of this process during the round: coordinator and all in-process clients together
-      roundCpuMsMedian: Math.round(median(cpuMs)),
+      // CPU time of the coordinator process during the round (clients run in another process)
+      coordinatorCpuMsMedian: Math.round(median(cpuMs)),
       loadAverage1m: Math.round(loadavg()[0] * 10) / 10,
       updateBytes: parameters * 4,
     };
-    log(`${clientsCount} clients × ${parameters} params: round ${result.roundMsMedian} ms (median of ${rounds}; CPU ${result.roundCpuMsMedian} ms), all installed ${result.allInstalledMsMedian} ms, load ${result.loadAverage1m}`);
+    log(
+      `${clientsCount} clients × ${parameters} params: round ${result.roundMsMedian} ms (median of ${rounds}, min ${result.roundMsMin}; coordinator CPU ${result.coordinatorCpuMsMedian} ms), all installed ${result.allInstalledMsMedian} ms, load ${result.loadAverage1m}`,
+    );
     await coordinator.stop();
     return result;
   } finally {
-    for (const c of clients) await c.stop();
-    for (const b of buses) await b.close();
+    if (child.connected) child.send({ type: 'stop' });
+    await new Promise<void>((r) => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      if (child.exitCode !== null) {
+        clearTimeout(kill);
+        r();
+      } else {
+        child.once('exit', () => {
+          clearTimeout(kill);
+          r();
+        });
+      }
+    });
+    await coordinatorBus.close();
     await kv.close();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
