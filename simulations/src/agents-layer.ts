@@ -1,6 +1,6 @@
 import { type Agent, type Collector, type InProcessTopology, startTopologyInProcess } from '@sliceguard/agents';
 import { createLstmDetector, createStatisticalDetector, type LstmAutoencoder, trainLstmAutoencoder } from '@sliceguard/analytics';
-import { type Bus, type Sample, type StreamingDetector, type Verdict, emptyRejectCounts } from '@sliceguard/core';
+import { type AgentLevel, type Bus, emptyRejectCounts, loopSubject, type Sample, type StreamingDetector, systemSubject, type Verdict } from '@sliceguard/core';
 import { createLocalNetwork, localBus } from '@sliceguard/bus';
 import { TrustStore } from '@sliceguard/identity';
 import type { AgentSpec } from '@sliceguard/topology';
@@ -64,9 +64,8 @@ export class RecordedDetector implements StreamingDetector {
   async push(sample: Sample): Promise<Verdict | undefined> {
     const base = await this.baseline.push(sample);
     let verdict = base;
-    if (this.lstm && this.lstm.metrics.every((m) => Number.isFinite(sample.values[m]))) {
-      verdict = (await this.lstm.push(sample)) ?? base;
-    }
+    const lstm = this.lstm;
+    if (lstm?.metrics.every((m) => Number.isFinite(sample.values[m]))) verdict = (await lstm.push(sample)) ?? base;
     if (verdict) this.recorder.onVerdict(this.nf, verdict);
     return verdict;
   }
@@ -162,6 +161,27 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       trustStore,
       clock: engine.clock,
     });
+    // bus rejections (forged, out-of-scope, replayed messages) become message-validity evidence, and
+    // trust transitions (quarantine, revoke…) are recorded as the domain's actions
+    for (const r of sim.resources.values()) {
+      if (!r.trust) continue;
+      detach.push(r.trust.attachToBus(observer, { domain: r.domain, rejections: true }));
+      detach.push(
+        r.trust.onTransition((e) => {
+          for (const action of e.added) {
+            // quarantine and revoke are core action types; weight reductions and ignored reports are notes
+            const type = action === 'quarantine' ? 'quarantine' : action === 'revoke' ? 'revoke' : undefined;
+            if (!type) {
+              recorder.note(`trust: ${e.subject} ${e.from} → ${e.to} (${action}, score ${e.score.toFixed(3)}) at ${recorder.t(e.at)} s`);
+              continue;
+            }
+            const id = `trust-${e.subject}-${action}-${e.at}`;
+            const detail = `${e.from} → ${e.to} (score ${e.score.toFixed(3)})`;
+            recorder.onAction({ id, type, target: e.subject, params: {}, requestedBy: `${r.domain}:tsm`, at: e.at }, { id, type, target: e.subject, status: 'succeeded', at: e.at, detail });
+          }
+        }),
+      );
+    }
     observer.subscribe('sg.>', (msg) => {
       let payload: { kind?: string; from?: string; to?: string };
       try {
@@ -175,6 +195,58 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
     });
 
     const models: LstmAutoencoder[] = [];
+    const timers: { cancel(): void }[] = [];
+    /**
+     * A rogue agent keeps its valid credential but misbehaves in on-off cycles (60 s on, 60 s off):
+     * it forges delegations to its siblings and publishes bad-mouthing trust ratings about them —
+     * both outside its credential's scope, so every receiver rejects them and counts the sender.
+     */
+    const rogue = async (agentId: string, params: Record<string, unknown>): Promise<string> => {
+      const bus = sim.buses.get(agentId);
+      const spec = sim.specs.find((x) => x.agentId === agentId);
+      if (!bus || !spec) throw new SimulationRunError(`no agent ${agentId} to turn rogue`);
+      const siblings = sim.specs.filter((x) => x.parentId === spec.parentId && x.agentId !== agentId);
+      // a compromised agent runs a patched client: its own library no longer stops out-of-scope
+      // publishes, so the receivers' verifiers are what catches it (as with a real rogue)
+      Object.defineProperty(bus, 'mayPublish', { value: () => true });
+      const periodMs = Number(params.periodMs ?? 60_000);
+      const started = engine.now();
+      let forged = 0;
+      const everyMs = Number(params.everyMs ?? 2000);
+      timers.push(
+        engine.every(everyMs, () => {
+          const on = Math.floor((engine.now() - started) / periodMs) % 2 === 0;
+          if (!on) return;
+          for (const sib of siblings) {
+            forged++;
+            void bus
+              .publishJson(loopSubject(sib.level as AgentLevel, sib.placement, 'delegate'), {
+                v: 1,
+                kind: 'delegation',
+                id: `forged-${forged}`,
+                correlationId: `forged-${forged}`,
+                from: spec.parentId,
+                to: sib.agentId,
+                action: 'isolate',
+                target: sib.nf?.id ?? sib.agentId,
+                params: {},
+                deadline: engine.now() + 30_000,
+                severity: 1,
+                attempt: 1,
+                at: engine.now(),
+              })
+              .catch(() => {});
+          }
+          void bus
+            .publishJson(systemSubject(spec.domain, 'trust', 'ratings'), {
+              v: 1,
+              ratings: siblings.map((sib) => ({ subject: sib.agentId, positive: 0, negative: 5, reason: 'bad-mouthing' })),
+            })
+            .catch(() => {});
+        }),
+      );
+      return `${agentId} turned rogue: every ${everyMs / 1000} s forged delegations to ${siblings.length} sibling(s) and bad-mouthing ratings, on-off every ${periodMs / 1000} s`;
+    };
     let lastTrust = Number.NEGATIVE_INFINITY;
     const trustEvery = options.trustEveryMs ?? 30_000;
     const layer: SecurityLayer = {
@@ -197,7 +269,17 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
           if (trust) recorder.onTrust(spec.agentId, trust.score(spec.agentId), now);
         }
       },
+      faults: {
+        'agent-crash': async (fault) => {
+          const agent = sim.agent(fault.target);
+          if (!agent) throw new SimulationRunError(`no agent ${fault.target}`);
+          await agent.stop();
+          return `${agent.id} stopped without notice`;
+        },
+        'rogue-agent': async (fault) => rogue(fault.target, fault.params ?? {}),
+      },
       async stop() {
+        for (const t of timers) t.cancel();
         for (const d of detach) d();
         const rejected = emptyRejectCounts() as Record<string, number>;
         let sent = 0;

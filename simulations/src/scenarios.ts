@@ -231,12 +231,12 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
     topology: 'embb-5g',
     build({ engine, topology, short }) {
       const gnbs = nfIdsOfType(topology, 'gnb');
-      const T = short ? 5 * MIN : 15 * MIN;
+      const T = short ? 3 * MIN : 15 * MIN;
       return {
         generators: [ranUsers(engine.fork('subscribers'), { targets: gnbs })],
         windows: [],
         faults: [{ atMs: T + MIN, kind: 'rogue-agent', target: `${topology.domains[0].id}:${gnbs[2]}`, params: { behaviour: ['forge', 'bad-mouth', 'on-off'] } }],
-        durationMs: T + (short ? 6 : 15) * MIN,
+        durationMs: T + (short ? 12 : 20) * MIN,
         trainingMs: T,
       };
     },
