@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type AttackKind, DEFAULT_GROUPS, evaluateFederation, poisoningTable } from './evaluate.js';
+import { type AttackKind, DEFAULT_DEFENSES, DEFAULT_GROUPS, evaluateFederation, poisoningTable } from './evaluate.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +20,9 @@ const { values } = parseArgs({
     out: { type: 'string' },
     attacks: { type: 'string' },
     fractions: { type: 'string' },
+    defenses: { type: 'string' },
+    'max-convergence-rounds': { type: 'string' },
+    'convergence-only': { type: 'boolean' },
   },
 });
 const wanted = values.groups?.split(',') ?? DEFAULT_GROUPS.map((g) => g.name);
@@ -33,12 +36,16 @@ const report = await evaluateFederation({
   seed: Number(values.seed),
   attacks: values.attacks ? (values.attacks.split(',') as AttackKind[]) : undefined,
   fractions: values.fractions ? values.fractions.split(',').map(Number) : undefined,
+  defenses: values.defenses ? DEFAULT_DEFENSES.filter((d) => values.defenses!.split(',').includes(d.name)) : undefined,
+  maxConvergenceRounds: values['max-convergence-rounds'] ? Number(values['max-convergence-rounds']) : undefined,
+  convergenceOnly: values['convergence-only'],
   log: (line) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${line}\n`),
 });
 if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
 for (const g of report.groups) {
   process.stdout.write(`\n## ${g.group} (${g.datasets.join(', ')}), ${g.clients.length} clients, ${g.seconds} s\n`);
   process.stdout.write(`central F1 ${g.central.meanF1} (PA ${g.central.meanF1PointAdjusted}); federated FedAvg F1 ${g.clean.fedavg?.meanF1} (PA ${g.clean.fedavg?.meanF1PointAdjusted})\n\n`);
-  process.stdout.write(`point-wise F1 (mean over data sets)\n${poisoningTable(g)}\n\npoint-adjusted F1\n${poisoningTable(g, 'meanF1PointAdjusted')}\n`);
+  if (g.converged) process.stdout.write(`converged: ${JSON.stringify(g.converged)}\n\n`);
+  if (g.poisoning.length > 0) process.stdout.write(`point-wise F1 (mean over data sets)\n${poisoningTable(g)}\n\npoint-adjusted F1\n${poisoningTable(g, 'meanF1PointAdjusted')}\n`);
 }
 for (const c of report.checks) process.stdout.write(`${c.pass ? 'PASS' : 'FAIL'} ${c.group}: ${c.check} — ${c.detail}\n`);

@@ -65,6 +65,10 @@ export interface FederationEvaluationOptions {
   attacks?: AttackKind[];
   fractions?: number[];
   defenses?: Defense[];
+  /** Upper bound on epochs / rounds of the converged federated-vs-central comparison. Default 40; 0 skips it. */
+  maxConvergenceRounds?: number;
+  /** Run only the converged federated-vs-central comparison (no fixed-round runs, no poisoning). */
+  convergenceOnly?: boolean;
   /** Quantile of training scores used as the threshold (the paper's 99th percentile). Default 0.99. */
   thresholdQuantile?: number;
   seed?: number;
@@ -93,6 +97,12 @@ export interface GroupReport {
   datasets: string[];
   clients: Array<{ id: string; dataset: string; rows: number }>;
   central: F1Summary;
+  /**
+   * Federated (FedAvg) vs central, both trained to convergence on the same rows with a label-free
+   * stopping rule: stop when the training loss (on the pooled client rows) improved by less than 1 %
+   * over the last 2 epochs / rounds, or after `maxConvergenceRounds`.
+   */
+  converged?: { central: F1Summary; centralEpochs: number; centralLoss: number; federated: F1Summary; federatedRounds: number; federatedLoss: number };
   /** Clean federated run per defence. */
   clean: Record<string, F1Summary>;
   poisoning: PoisoningCell[];
@@ -129,6 +139,8 @@ export async function evaluateFederation(options: FederationEvaluationOptions): 
     attacks: options.attacks ?? [...ATTACKS],
     fractions: options.fractions ?? [0.1, 0.2, 0.3, 0.4],
     thresholdQuantile: options.thresholdQuantile ?? 0.99,
+    maxConvergenceRounds: options.maxConvergenceRounds ?? 40,
+    convergenceOnly: options.convergenceOnly ?? false,
     seed: options.seed ?? 42,
     groups: options.groups ?? [...DEFAULT_GROUPS],
     defenses: options.defenses ?? [...DEFAULT_DEFENSES],
@@ -241,6 +253,61 @@ export async function evaluateFederation(options: FederationEvaluationOptions): 
       return score(global);
     };
 
+    let converged: GroupReport['converged'];
+    if (settings.maxConvergenceRounds > 0) {
+      const plateau = (losses: number[]): boolean => {
+        const n = losses.length;
+        return n >= 3 && losses[n - 3] - losses[n - 1] < 0.01 * losses[n - 3];
+      };
+      model.setWeights(initial);
+      const centralLosses: number[] = [];
+      while (centralLosses.length < settings.maxConvergenceRounds && !plateau(centralLosses)) {
+        await model.fit(pooled, { epochs: 1 });
+        centralLosses.push(await model.evaluate(pooled));
+      }
+      const centralConverged = score(model.getWeights().values);
+      let global: Float32Array = new Float32Array(initial.values);
+      const fedLosses: number[] = [];
+      const fedavg = aggregatorFromSpec('fedavg');
+      while (fedLosses.length < settings.maxConvergenceRounds && !plateau(fedLosses)) {
+        const updates = [];
+        for (const c of clients) {
+          model.setWeights({ layout: initial.layout, values: global });
+          await model.fit(c.rows, { epochs: settings.localEpochs });
+          updates.push({ clientId: c.id, values: model.getWeights().values, samples: c.rows.length });
+        }
+        global = fedavg.aggregate(updates).values;
+        model.setWeights({ layout: initial.layout, values: global });
+        fedLosses.push(await model.evaluate(pooled));
+      }
+      converged = {
+        central: centralConverged,
+        centralEpochs: centralLosses.length,
+        centralLoss: round4(centralLosses.at(-1) ?? Number.NaN),
+        federated: score(global),
+        federatedRounds: fedLosses.length,
+        federatedLoss: round4(fedLosses.at(-1) ?? Number.NaN),
+      };
+      log(
+        `${group.name}: converged central F1 ${converged.central.meanF1} (${converged.centralEpochs} epochs, loss ${converged.centralLoss}) vs federated ${converged.federated.meanF1} (${converged.federatedRounds} rounds, loss ${converged.federatedLoss})`,
+      );
+    }
+    if (settings.convergenceOnly) {
+      const g: GroupReport = {
+        group: group.name,
+        datasets: group.datasets,
+        clients: clients.map((c) => ({ id: c.id, dataset: c.dataset, rows: c.rows.length })),
+        central,
+        converged,
+        clean: {},
+        poisoning: [],
+        seconds: Math.round((performance.now() - t0) / 100) / 10,
+      };
+      report.groups.push(g);
+      report.checks.push(...checksOf(g, []));
+      continue;
+    }
+
     const clean: Record<string, F1Summary> = {};
     for (const d of settings.defenses) {
       clean[d.name] = await run(d, undefined, new Set());
@@ -268,6 +335,7 @@ export async function evaluateFederation(options: FederationEvaluationOptions): 
       datasets: group.datasets,
       clients: clients.map((c) => ({ id: c.id, dataset: c.dataset, rows: c.rows.length })),
       central,
+      converged,
       clean,
       poisoning,
       seconds: Math.round((performance.now() - t0) / 100) / 10,
@@ -314,10 +382,19 @@ function round4(x: number): number {
 
 function checksOf(g: GroupReport, defenses: readonly Defense[]): FederationEvaluationReport['checks'] {
   const checks: FederationEvaluationReport['checks'] = [];
+  if (g.converged) {
+    const gap = Math.abs(g.converged.federated.meanF1 - g.converged.central.meanF1);
+    checks.push({
+      group: g.group,
+      check: 'federated vs central F1 within 0.02 (both trained to convergence)',
+      pass: gap <= 0.02,
+      detail: `federated ${g.converged.federated.meanF1} (${g.converged.federatedRounds} rounds), central ${g.converged.central.meanF1} (${g.converged.centralEpochs} epochs), gap ${gap.toFixed(4)}`,
+    });
+  }
   const fedavgClean = g.clean.fedavg?.meanF1;
   if (fedavgClean !== undefined) {
     const gap = Math.abs(fedavgClean - g.central.meanF1);
-    checks.push({ group: g.group, check: 'federated (FedAvg) vs central F1 within 0.02', pass: gap <= 0.02, detail: `federated ${fedavgClean}, central ${g.central.meanF1}, gap ${gap.toFixed(4)}` });
+    checks.push({ group: g.group, check: 'federated (FedAvg) vs central F1 within 0.02 at the fixed round budget', pass: gap <= 0.02, detail: `federated ${fedavgClean}, central ${g.central.meanF1}, gap ${gap.toFixed(4)}` });
     for (const d of defenses.filter((x) => x.trust)) {
       const worst = g.poisoning
         .filter((c) => c.fraction <= 0.3 + 1e-9)
