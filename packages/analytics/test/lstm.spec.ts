@@ -137,11 +137,12 @@ describe('analytics: LSTM autoencoder', function () {
 
   it('streaming and batched scoring agree, across interleaved agents', async () => {
     const agents = ['nf-a', 'nf-b', 'nf-c'];
-    const series = agents.map((_, i) => normalSeries(40, 10 + i, i * 7));
-    series[1][30][0] += 20; // an anomaly for nf-b
+    const series = agents.map((_, i) => normalSeries(24, 10 + i, i * 7));
+    series[1][15][0] += 20; // an anomaly for nf-b
+    series[1][16][0] += 20;
     const batched = createBatchedScorer({ model });
     const byAgent = new Map<string, { score: number; anomalous: boolean; threshold: number; top: string; start: number; end: number }[]>();
-    for (let t = 0; t < 40; t++) {
+    for (let t = 0; t < 24; t++) {
       const verdicts = await batched.pushMany(agents.map((agentId, i) => ({ agentId, sample: { at: t * 1000, values: valuesOf(series[i][t]) } })));
       for (const [agentId, list] of verdicts) {
         for (const v of list) {
@@ -151,13 +152,13 @@ describe('analytics: LSTM autoencoder', function () {
       }
     }
     const stats = batched.stats();
-    assert.equal(stats.windowsScored, 3 * (40 - 8 + 1));
-    assert.equal(stats.inferenceCalls, 40 - 8 + 1, 'one inference call per tick for all agents');
+    assert.equal(stats.windowsScored, 3 * (24 - 8 + 1));
+    assert.equal(stats.inferenceCalls, 24 - 8 + 1, 'one inference call per tick for all agents');
     assert.ok(byAgent.get('nf-b')?.some((v) => v.anomalous && v.top === 'cpu'));
     for (const [i, agentId] of agents.entries()) {
       const det = createLstmDetector({ model });
       const streamed: typeof byAgent extends Map<string, infer V> ? V : never = [];
-      for (let t = 0; t < 40; t++) {
+      for (let t = 0; t < 24; t++) {
         const v = await det.push({ at: t * 1000, values: valuesOf(series[i][t]) });
         if (t < 7) assert.equal(v, undefined, 'no verdict before the window is complete');
         if (v) streamed.push({ score: v.score, anomalous: v.anomalous, threshold: v.threshold, top: v.contributors[0].metric, start: v.window.start, end: v.window.end });
@@ -198,7 +199,7 @@ describe('analytics: LSTM autoencoder', function () {
     const busy = normalSeries(80, 22).map((r) => Float64Array.from([r[0] + (r[0] - 10) * 0.5, r[1], r[2]])); // larger swings, still normal-ish
     const before = tf.memory().numTensors;
     const last = new Map<string, number>();
-    for (let t = 0; t < 80; t++) {
+    for (let t = 0; t < 50; t++) {
       const v = await scorer.pushMany([
         { agentId: 'calm', sample: { at: t, values: valuesOf(calm[t]) } },
         { agentId: 'busy', sample: { at: t, values: valuesOf(busy[t]) } },
