@@ -111,6 +111,19 @@ export async function run(options: BenchOptions): Promise<Record<string, unknown
         { name: 'wasm', sizes: { inferWindows: 1000, trainWindows: 2000, reps: 3, units: 32, batchSize: 50 } },
         { name: 'cpu', sizes: { inferWindows: 100, trainWindows: 200, reps: 2, units: 32, batchSize: 50 } },
       ];
+  // statistical baseline: samples per second for one detector over 38 metrics (robust z, window 120)
+  const samples = quick ? 200 : 20_000;
+  const metrics = Array.from({ length: FEATURES }, (_, j) => `m${j}`);
+  const rows = syntheticRows(samples, FEATURES, 5);
+  const values = rows.map((r) => Object.fromEntries(metrics.map((m, j) => [m, r[j]])));
+  const det = createStatisticalDetector({ metrics });
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < samples; i++) det.pushSync({ at: i, values: values[i] });
+  const seconds = (performance.now() - t0) / 1000;
+  const cpuMicros = (cpuMs(c0) * 1000) / samples;
+  result.statistical = { samples, metrics: FEATURES, samplesPerSecond: samples / seconds, microsecondsPerSample: (seconds / samples) * 1e6, cpuMicrosecondsPerSample: cpuMicros };
+  log(`statistical: ${(samples / seconds).toFixed(0)} samples/s over ${FEATURES} metrics (${cpuMicros.toFixed(0)} µs CPU per sample)`);
   const figures: Record<string, Record<string, unknown>> = {};
   for (const { name, sizes } of backends) figures[name] = await backendFigures(name, sizes, log);
   if (!quick) figures.wasmBatch500 = await backendFigures('wasm', { inferWindows: 1000, trainWindows: 2000, reps: 1, units: 32, batchSize: 500 }, log);
@@ -128,19 +141,6 @@ export async function run(options: BenchOptions): Promise<Record<string, unknown
     wasmEpochOver20kWindowsUnder60sCpu: best.trainEpochCpuSecondsPer20kWindowsExtrapolated < 60,
   };
 
-  // statistical baseline: samples per second for one detector over 38 metrics (robust z, window 120)
-  const samples = quick ? 200 : 20_000;
-  const metrics = Array.from({ length: FEATURES }, (_, j) => `m${j}`);
-  const rows = syntheticRows(samples, FEATURES, 5);
-  const values = rows.map((r) => Object.fromEntries(metrics.map((m, j) => [m, r[j]])));
-  const det = createStatisticalDetector({ metrics });
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  for (let i = 0; i < samples; i++) det.pushSync({ at: i, values: values[i] });
-  const seconds = (performance.now() - t0) / 1000;
-  const cpuMicros = (cpuMs(c0) * 1000) / samples;
-  result.statistical = { samples, metrics: FEATURES, samplesPerSecond: samples / seconds, microsecondsPerSample: (seconds / samples) * 1e6, cpuMicrosecondsPerSample: cpuMicros };
-  log(`statistical: ${(samples / seconds).toFixed(0)} samples/s over ${FEATURES} metrics (${cpuMicros.toFixed(0)} µs CPU per sample)`);
   result.loadAverage1m = { before: loadBefore, after: loadavg()[0] };
   return result;
 }
