@@ -23,9 +23,12 @@ function nfSection(r: SimulationReport, nf: string, xRange: [number, number]): s
     .map((a) => ({ x: a.t, color: '#555', shape: 'rule' as const, label: `${a.type}${a.source ? ` ${a.source}` : ''} by ${a.requestedBy}` }));
   if (verdicts.length > 0) {
     const threshold = verdicts[verdicts.length - 1].threshold;
+    const scores = verdicts.map((v) => v.score).sort((a, b) => a - b);
+    const p99 = scores[Math.floor(0.99 * (scores.length - 1))];
     out.push(
       lineChart({
-        title: `${nf}: anomaly score (red dots: detections; grey rules: mitigations)`,
+        title: `${nf}: anomaly score (red dots: detections; grey rules: mitigations; clipped at ${fmtNum(Math.max(4 * threshold, p99))})`,
+        yMax: Math.max(4 * threshold, p99),
         series: [{ name: 'score', points: verdicts.map((v) => [v.t, v.score]), color: '#1f77b4' }],
         hLines: [{ y: threshold, color: '#d62728', label: `threshold ${fmtNum(threshold)}` }],
         markers: [...verdicts.filter((v) => v.anomalous).map((v) => ({ x: v.t, y: v.score, color: ATTACK_COLOR, label: `anomalous at ${v.t}s (${v.top ?? ''})` })), ...actionRules],

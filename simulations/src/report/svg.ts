@@ -35,6 +35,8 @@ export interface ChartOptions {
   hLines?: readonly { y: number; color: string; label?: string; dashed?: boolean }[];
   xRange?: readonly [number, number];
   yMin?: number;
+  /** Values above are drawn at the top edge (spikes would otherwise flatten everything else). */
+  yMax?: number;
 }
 
 export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#d62728'];
@@ -103,11 +105,12 @@ export function lineChart(o: ChartOptions): string {
   const x1 = o.xRange?.[1] ?? (xs.length ? Math.max(...xs) : 1);
   let y0 = o.yMin ?? Math.min(0, ...(ys.length ? ys : [0]));
   let y1 = ys.length ? Math.max(...ys) : 1;
+  if (o.yMax !== undefined && y1 > o.yMax) y1 = o.yMax;
   if (y1 <= y0) y1 = y0 + 1;
   y1 += (y1 - y0) * 0.05;
   if (o.yMin === undefined && y0 < 0) y0 -= (y1 - y0) * 0.05;
   const X = (x: number) => m.l + ((x - x0) / (x1 - x0 || 1)) * pw;
-  const Y = (y: number) => m.t + ph - ((y - y0) / (y1 - y0)) * ph;
+  const Y = (y: number) => m.t + ph - ((Math.min(y, y1) - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`);
@@ -149,10 +152,17 @@ export function lineChart(o: ChartOptions): string {
     const d = pts.map((p, j) => `${j === 0 ? 'M' : 'L'}${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join('');
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="${s.width ?? 1.3}" ${s.dashed ? 'stroke-dasharray="4,3"' : ''}><title>${esc(s.name)}</title></path>`);
   });
+  const ruled = new Set<string>();
   for (const mk of o.markers ?? []) {
     if (mk.x < x0 || mk.x > x1) continue;
     if (mk.shape === 'rule' || mk.y === undefined) {
-      parts.push(`<line x1="${X(mk.x).toFixed(1)}" x2="${X(mk.x).toFixed(1)}" y1="${m.t}" y2="${m.t + ph}" stroke="${mk.color}" stroke-width="1"><title>${esc(mk.label ?? '')}</title></line>`);
+      // one rule per pixel column: forty blocks in the same second are one line with forty titles
+      const col = X(mk.x).toFixed(0);
+      if (ruled.has(col)) continue;
+      ruled.add(col);
+      const same = (o.markers ?? []).filter((x) => (x.shape === 'rule' || x.y === undefined) && X(x.x).toFixed(0) === col);
+      const title = same.length > 1 ? `${same.length} actions: ${same.slice(0, 5).map((x) => x.label).join('; ')}${same.length > 5 ? '; …' : ''}` : (mk.label ?? '');
+      parts.push(`<line x1="${col}" x2="${col}" y1="${m.t}" y2="${m.t + ph}" stroke="${mk.color}" stroke-width="1" opacity="0.6"><title>${esc(title)}</title></line>`);
     } else {
       parts.push(`<circle cx="${X(mk.x).toFixed(1)}" cy="${Y(mk.y).toFixed(1)}" r="2.4" fill="${mk.color}"><title>${esc(mk.label ?? '')}</title></circle>`);
     }
@@ -218,7 +228,7 @@ export function messageFlow(title: string, lanes: readonly string[], arrows: rea
         `<line x1="${x.toFixed(1)}" y1="${y1}" x2="${(x + 4).toFixed(1)}" y2="${y2}" stroke="${color}" stroke-width="1.2" marker-end="url(#ah-${a.kind in colors ? a.kind : 'peer'})"><title>${esc(`${a.kind} ${a.from} → ${a.to} at ${a.t}s`)}</title></line>`,
       );
   }
-  let lx = m.l;
+  let lx = W - m.r - 4 * 80;
   for (const [k, c] of Object.entries(colors)) {
     parts.push(`<rect x="${lx}" y="8" width="10" height="3" fill="${c}"/><text x="${lx + 13}" y="12">${k}</text>`);
     lx += 80;
