@@ -18,13 +18,23 @@ export interface Collector {
   close?(): Promise<void>;
 }
 
-/** Keeps only the configured metrics (undefined = all) and drops flows at aggregate granularity. */
-export function applyGranularity(sample: MonitoredSample, config: MonitoringConfig): MonitoredSample {
-  const keep = config.metrics ? new Set(config.metrics) : undefined;
-  const filter = (values: Readonly<Record<string, number>>): Record<string, number> => {
-    if (!keep) return { ...values };
+/**
+ * Keeps only the configured metrics (undefined = all) and drops flows at aggregate granularity.
+ * `keep` is the metric set precomputed from `config.metrics` (pass it on hot paths).
+ */
+export function applyGranularity(sample: MonitoredSample, config: MonitoringConfig, keep: ReadonlySet<string> | undefined = config.metrics ? new Set(config.metrics) : undefined): MonitoredSample {
+  const filter = (values: Readonly<Record<string, number>>): Readonly<Record<string, number>> => {
+    if (!keep) return values;
+    let extra = false;
+    for (const k in values) {
+      if (!keep.has(k)) {
+        extra = true;
+        break;
+      }
+    }
+    if (!extra) return values; // the common case: the probe reports exactly what is asked
     const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(values)) if (keep.has(k)) out[k] = v;
+    for (const k in values) if (keep.has(k)) out[k] = values[k];
     return out;
   };
   const out: MonitoredSample = { at: sample.at, values: filter(sample.values) };
@@ -37,6 +47,7 @@ export function applyGranularity(sample: MonitoredSample, config: MonitoringConf
 /** The MS of an NF loop: a collector plus the loop's (reconfigurable) monitoring configuration. */
 export function collectorMonitoring(collector: Collector): MonitoringSystem & { readonly config: MonitoringConfig | undefined } {
   let config: MonitoringConfig | undefined;
+  let keep: ReadonlySet<string> | undefined;
   return {
     name: `collector:${collector.name}`,
     get config() {
@@ -45,10 +56,11 @@ export function collectorMonitoring(collector: Collector): MonitoringSystem & { 
     async collect(context: StageContext) {
       const cfg = config ?? { samplingPeriodMs: 1000, granularity: 'aggregate' };
       const samples = await collector.collect({ now: context.now, config: cfg, signal: context.signal });
-      return samples.map((s) => applyGranularity(s, cfg));
+      return samples.map((s) => applyGranularity(s, cfg, keep));
     },
     configure(next) {
       config = next;
+      keep = next.metrics ? new Set(next.metrics) : undefined;
     },
     close: () => collector.close?.() ?? Promise.resolve(),
   };
