@@ -239,21 +239,33 @@ export function busCompliance(name: string, factory: FabricFactory): void {
       await expectRejected(r, 'malformed', () => fabric.inject({ subject: nfSubject, headers: { proto: 'sg/1' }, data: utf8('x') }));
     });
 
-    it('refuses a revoked credential from the moment the signed list arrives', async () => {
+    it('refuses a revoked credential from the moment the signed list arrives; old or forged lists change nothing', async () => {
       const r = await receiver();
-      const revSub = subscribeRevocations(r.bus, store);
+      const outcomes: string[] = [];
+      const revSub = subscribeRevocations(r.bus, store, { onOutcome: (o) => outcomes.push(o.applied ? 'applied' : o.reason) });
       await r.bus.flush();
       const id = nfIdentity();
       const nf = await make(id);
       await nf.publish(nfSubject, utf8('before'));
       await waitFor(() => r.got.length === 1, 5000, 'before revocation');
       const tsm = await make(domainIdentity());
-      await publishRevocations(tsm, d1.revoke([id.credential.id]));
+      const list1 = d1.revoke([]);
+      const list2 = d1.revoke([id.credential.id]);
+      await publishRevocations(tsm, list2);
       await waitFor(() => revSub.applied === 1, 5000, 'revocation list');
       await expectRejected(r, 'revoked', () => nf.publish(nfSubject, utf8('after')));
-      // an older list replayed later does not un-revoke
+      // an older list replayed later does not un-revoke; a list signed by another key is refused
+      await publishRevocations(tsm, list1);
+      const rogue = createDomainAuthority('d1');
+      const forged = rogue.revoke([]);
+      await publishRevocations(tsm, { ...forged, seq: 99 });
+      await tsm.publish('sg.d1._sys.revocations', utf8('{"not":"a list"}'));
+      await waitFor(() => revSub.refused === 3, 5000, 'refused lists');
+      assert.deepEqual(outcomes, ['applied', 'stale_sequence', 'unknown_root', 'malformed']);
+      assert.equal(store.revocationSeq('d1'), 2);
+      await expectRejected(r, 'revoked', () => nf.publish(nfSubject, utf8('still revoked')));
       revSub.unsubscribe();
-      assert.equal(store.revocationSeq('d1'), 1);
+      assert.equal(revSub.closed, true);
     });
 
     it('verifies cross-domain senders only when their root is trusted', async () => {
