@@ -61,7 +61,7 @@ domains:
               - { id: smf, type: smf, replicas: { min: 1, max: 4, initial: 1 } }
 `;
 
-async function chainLatency(quick: boolean, log: (l: string) => void): Promise<Record<string, unknown>> {
+export async function chainLatency(quick: boolean, log: (l: string) => void): Promise<Record<string, unknown>> {
   const iterations = quick ? 30 : 500;
   const warmup = quick ? 5 : 50;
   const server = await startNatsServer();
@@ -123,7 +123,9 @@ async function chainLatency(quick: boolean, log: (l: string) => void): Promise<R
       if (n.type === 'resolution_received') waiting.get(n.message.correlationId)?.();
     });
     const samples: number[] = [];
+    let cpuMeasured = 0;
     for (let i = 0; i < warmup + iterations; i++) {
+      const cpu0 = process.cpuUsage();
       const correlationId = `bench-${i}`;
       const incident: IncidentEvent = {
         type: 'incident',
@@ -150,7 +152,11 @@ async function chainLatency(quick: boolean, log: (l: string) => void): Promise<R
       if (!ran.loop.pushEvent(incident)) throw new Error('RAN loop refused the incident');
       await resolved;
       waiting.delete(correlationId);
-      if (i >= warmup) samples.push(performance.now() - t0);
+      if (i >= warmup) {
+        samples.push(performance.now() - t0);
+        const c = process.cpuUsage(cpu0);
+        cpuMeasured += (c.user + c.system) / 1000;
+      }
     }
     samples.sort((a, b) => a - b);
     const result = {
@@ -163,6 +169,8 @@ async function chainLatency(quick: boolean, log: (l: string) => void): Promise<R
       maxMs: round(samples[samples.length - 1]),
       meanMs: round(samples.reduce((a, b) => a + b, 0) / samples.length),
       actuations,
+      /** CPU the whole chain costs (all agents share this process): latency's floor on an idle machine. */
+      cpuMsPerRound: round(cpuMeasured / iterations),
       targetP99Ms: 20,
     };
     log(`chain over NATS: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms (${iterations} rounds)`);
@@ -199,7 +207,7 @@ function webSample(rng: Rng, at: number): { at: number; values: Record<string, n
   };
 }
 
-async function scale(quick: boolean, log: (l: string) => void, method: 'robust-z' | 'ewma'): Promise<Record<string, unknown>> {
+export async function scale(quick: boolean, log: (l: string) => void, method: 'robust-z' | 'ewma'): Promise<Record<string, unknown>> {
   const nfs = quick ? 300 : 10_000;
   const seconds = quick ? 5 : 30;
   const gc = gcFunction();

@@ -71,10 +71,21 @@ export function correlator(options: CorrelatorOptions): AnalyticsEngine & { stat
     return options.trust.weight(child);
   };
 
+  const perKind = new Map<string, number>(); // live reports per kind
+  const forget = (key: string, r: ChildReport): void => {
+    latest.delete(key);
+    const n = (perKind.get(r.kind) ?? 1) - 1;
+    if (n > 0) perKind.set(r.kind, n);
+    else {
+      perKind.delete(r.kind);
+      open.delete(r.kind); // no report of this kind left: the incident is closed
+    }
+  };
   const prune = (now: number): void => {
-    for (const [key, r] of latest) if (now - r.receivedAt > windowMs) latest.delete(key);
-    for (const kind of open.keys()) {
-      if (![...latest.values()].some((r) => r.kind === kind)) open.delete(kind);
+    // Oldest first (a re-reported key is moved to the end), so stop at the first live report.
+    for (const [key, r] of latest) {
+      if (now - r.receivedAt <= windowMs) break;
+      forget(key, r);
     }
   };
 
@@ -161,7 +172,10 @@ export function correlator(options: CorrelatorOptions): AnalyticsEngine & { stat
       }
       counters.reports++;
       const kind = reportKind(report);
-      latest.set(`${child}|${kind}`, { child, event: report, kind, receivedAt: context.now });
+      const key = `${child}|${kind}`;
+      if (latest.has(key)) latest.delete(key); // keep the map in receipt order
+      else perKind.set(kind, (perKind.get(kind) ?? 0) + 1);
+      latest.set(key, { child, event: report, kind, receivedAt: context.now });
       prune(context.now);
       return evaluate(kind, context);
     },
@@ -172,6 +186,7 @@ export function correlator(options: CorrelatorOptions): AnalyticsEngine & { stat
     reset() {
       latest.clear();
       open.clear();
+      perKind.clear();
     },
   };
 }
