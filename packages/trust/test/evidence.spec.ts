@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { SimulatedClock } from '@sliceguard/core';
+import { createDomainAuthority } from '@sliceguard/identity';
 import {
   DEFAULT_REJECTION_WEIGHTS,
   credentialEvidence,
@@ -22,6 +24,15 @@ describe('evidence adapters', () => {
     assert.equal(credentialEvidence(cred, 500).negative, 1);
     assert.equal(credentialEvidence(cred, 5000, { revoked: true }).negative, 1);
     assert.equal(credentialEvidence(cred, 5000).attribute, 'security_measures');
+  });
+
+  it("takes @sliceguard/identity's credentials as they are", () => {
+    const clock = new SimulatedClock(1_800_000_000_000);
+    const authority = createDomainAuthority('d1', { clock });
+    const { credential } = authority.issue({ agentId: 'd1:amf-1', level: 'nf', slice: 's', subslice: 'cn', nf: 'amf-1' }, { validForMs: 3600_000 * 24 });
+    const ok = credentialEvidence(credential, clock.now(), { source: 'd1:tsm' });
+    assert.deepEqual([ok.subject, ok.positive, ok.source], ['d1:amf-1', 1, 'd1:tsm']);
+    assert.equal(credentialEvidence(credential, clock.now() + 3600_000 * 24).negative, 1);
   });
 
   it('location: match is positive, mismatch is a double negative (rule breach), case-insensitive', () => {
