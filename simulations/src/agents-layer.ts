@@ -9,6 +9,7 @@ import { SimulationRunError } from './errors.js';
 import { recordManoEvents, type SecurityLayer, type SecurityLayerContext, type SecurityLayerFactory } from './layer.js';
 import type { Recorder } from './recorder.js';
 import type { MetricFeed } from './world.js';
+import { type FederationRig, startFederation } from './fl-layer.js';
 
 export interface AgentsLayerOptions {
   /** NF detector: the LSTM autoencoder trained at the end of the training phase, or the statistical baseline throughout. Default: what the scenario asks for. */
@@ -195,6 +196,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
     });
 
     const models: LstmAutoencoder[] = [];
+    let federation: FederationRig | undefined;
     const timers: { cancel(): void }[] = [];
     /**
      * A rogue agent keeps its valid credential but misbehaves in on-off cycles (60 s on, 60 s off):
@@ -255,7 +257,15 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       capacity,
       async start() {
         await sim.ready();
+        if (ctx.federated) federation = await startFederation(ctx, sim, network, trustStore);
       },
+      ...(ctx.federated
+        ? {
+            async settle() {
+              await federation?.settle();
+            },
+          }
+        : {}),
       async endTraining() {
         if (detectorKind !== 'lstm') return;
         await installLstm(detectors, recorder, ctx, options, models);
@@ -277,9 +287,15 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
           return `${agent.id} stopped without notice`;
         },
         'rogue-agent': async (fault) => rogue(fault.target, fault.params ?? {}),
+        'fl-poisoning': async (fault) => {
+          if (!federation) throw new SimulationRunError('fl-poisoning needs a federated scenario');
+          const mode = fault.params?.mode === 'sign-flip' ? 'sign-flip' : 'scale';
+          return federation.poison(fault.target, { mode, factor: Number(fault.params?.factor ?? (mode === 'scale' ? 50 : 1)) });
+        },
       },
       async stop() {
         for (const t of timers) t.cancel();
+        await federation?.stop();
         for (const d of detach) d();
         const rejected = emptyRejectCounts() as Record<string, number>;
         let sent = 0;

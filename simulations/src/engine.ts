@@ -15,6 +15,11 @@ export interface RunOptions {
   stepMs?: number;
   onProgress?: (doneMs: number, totalMs: number) => void;
   signal?: AbortSignal;
+  /**
+   * Awaited between steps: lets wall-clock work started by simulated events (e.g. model training)
+   * finish before simulated time moves on, so its result lands at the right simulated time.
+   */
+  settle?: () => Promise<void>;
 }
 
 export interface RunResult {
@@ -96,6 +101,7 @@ export class SimulationEngine {
       }
       options.onProgress?.(this.elapsed(), untilOffsetMs);
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (options.settle) await options.settle();
     }
     return { simulatedMs: untilOffsetMs, wallMs: performance.now() - wall0, timersFired: fired };
   }

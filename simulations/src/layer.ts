@@ -36,6 +36,8 @@ export interface SecurityLayerContext {
   detector: 'lstm' | 'statistical';
   /** Whether the MANO runs its own autoscaler. */
   autoscaler: boolean;
+  /** Whether the scenario wants federated learning of the NF detectors. */
+  federated: boolean;
 }
 
 /**
@@ -49,6 +51,11 @@ export interface SecurityLayer {
   start(): Promise<void>;
   /** Called once at the end of the training phase (e.g. to train and install the LSTM detectors). */
   endTraining?(): Promise<void>;
+  /**
+   * When present, the engine advances in 1 s steps and awaits this between them: wall-clock work the
+   * layer started (federated training) completes before simulated time moves on.
+   */
+  settle?(): Promise<void>;
   /** Periodic sampling of trust scores, bus statistics… (every sampling period). */
   observe?(): void;
   stop(): Promise<void>;

@@ -82,6 +82,7 @@ export async function runScenario(scenario: string | ScenarioDefinition, options
     logger,
     detector: def.detector ?? 'statistical',
     autoscaler: def.autoscaler ?? true,
+    federated: def.federated ?? false,
   });
 
   for (const fault of setup.faults ?? []) {
@@ -105,13 +106,15 @@ export async function runScenario(scenario: string | ScenarioDefinition, options
   try {
     await layer.start();
     const progress = (phase: string) => (done: number) => options.onProgress?.(done, setup.durationMs, phase);
-    const first = await engine.run(setup.trainingMs, { stepMs: options.stepMs, signal: options.signal, onProgress: progress('normal traffic (training)') });
+    const settle = layer.settle ? () => layer!.settle!() : undefined;
+    const stepMs = settle ? 1000 : options.stepMs;
+    const first = await engine.run(setup.trainingMs, { stepMs, settle, signal: options.signal, onProgress: progress('normal traffic (training)') });
     fired += first.timersFired;
     if (layer.endTraining) {
       options.onProgress?.(setup.trainingMs, setup.durationMs, 'fitting detectors');
       await layer.endTraining();
     }
-    const second = await engine.run(setup.durationMs, { stepMs: options.stepMs, signal: options.signal, onProgress: progress('scenario') });
+    const second = await engine.run(setup.durationMs, { stepMs, settle, signal: options.signal, onProgress: progress('scenario') });
     fired += second.timersFired;
   } finally {
     observer?.cancel();

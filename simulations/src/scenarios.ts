@@ -37,6 +37,8 @@ export interface ScenarioDefinition {
   detector?: 'lstm' | 'statistical';
   /** Whether the MANO runs its own autoscaler (self-optimisation loop). Default true. */
   autoscaler?: boolean;
+  /** Whether the NF detectors are also trained by federated learning (coordinator per domain). Default false. */
+  federated?: boolean;
   build(ctx: ScenarioContext): ScenarioSetup;
   /** The scenario's key outcomes, checked on the figures. */
   checks(figures: Figures, report: Omit<SimulationReport, 'checks'>): Check[];
@@ -201,9 +203,10 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
     name: 'fl-poisoning',
     summary: 'Federated training of the NF detectors with two poisoning clients (scaled and sign-flipped updates); robust aggregation and trust keep the global model',
     topology: 'embb-5g',
+    federated: true,
     build({ engine, topology, short }) {
       const gnbs = nfIdsOfType(topology, 'gnb');
-      const T = short ? 6 * MIN : 20 * MIN;
+      const T = short ? 5 * MIN : 20 * MIN;
       const storm = signalingStorm(engine.fork('storm'), engine.startMs, { id: 'storm-1', targets: gnbs, startMs: T + (short ? 4 : 10) * MIN, durationMs: short ? 2 * MIN : 4 * MIN });
       return {
         generators: [ranUsers(engine.fork('subscribers'), { targets: gnbs }), storm.generator],

@@ -36,3 +36,17 @@ describe('simulations: scenarios with the agents (short mode)', function () {
     assert.ok(report.actions.some((a) => a.type === 'scale_out' && a.status === 'succeeded' && /amf|smf/.test(a.target) && !a.requestedBy.startsWith('mano:')));
   });
 });
+
+describe('simulations: federated learning and trust scenarios (short mode)', function () {
+  this.timeout(120_000);
+
+  it('fl-poisoning: rounds run and the poisoned updates are rejected while the global model stays usable', async () => {
+    const { report } = await runScenario('fl-poisoning', { seed: 1, short: true, security: loops() });
+    const published = report.flRounds.filter((r) => r.note?.startsWith('published'));
+    assert.ok(published.length >= 3, JSON.stringify(report.flRounds));
+    assert.ok(report.flRounds.some((r) => r.note?.includes('mno:gnb-1 (norm_exceeded)')), 'the ×50 update is rejected');
+    const losses = published.map((r) => r.loss).filter((l): l is number => l !== undefined);
+    assert.ok(losses.length > 0 && losses.every((l) => Number.isFinite(l) && l < 1));
+    assert.ok(report.faults.every((f) => !f.detail?.startsWith('skipped')));
+  });
+});
