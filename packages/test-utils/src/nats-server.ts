@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +93,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   let child: ChildProcess | undefined;
   let log = '';
   const args = ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), ...(options.args ?? [])];
-  if (options.maxPayload) args.push('--max_payload', String(options.maxPayload));
+  if (options.maxPayload) {
+    // nats-server 2.9 has no --max_payload flag: the limit is only settable in a config file
+    const conf = join(storeDir, 'nats.conf');
+    writeFileSync(conf, `max_payload: ${Math.trunc(options.maxPayload)}\n`);
+    args.push('-c', conf);
+  }
   if (options.jetstream) args.push('-js', '-sd', storeDir);
   if (options.cluster) {
     args.push('--cluster_name', options.cluster.name, '--cluster', `nats://127.0.0.1:${options.cluster.port}`);

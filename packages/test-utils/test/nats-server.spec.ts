@@ -28,6 +28,17 @@ describe('test-utils: nats-server harness', () => {
     assert.equal(await canConnect(server.port), false);
   });
 
+  it('applies a max_payload limit (through a config file) that the server announces', async () => {
+    const server = await startNatsServer({ maxPayload: 65536 });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.monitorPort}/varz`);
+      const body = (await res.json()) as { max_payload: number };
+      assert.equal(body.max_payload, 65536);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('starts a 3-node cluster with routes between every pair', async () => {
     const cluster = await startNatsCluster(3);
     try {
