@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { TrustView } from '@sliceguard/core';
+import fc from 'fast-check';
 import {
   type Aggregator,
   aggregatorFromSpec,
@@ -212,5 +213,31 @@ describe('aggregatorFromSpec', () => {
     assert.throws(() => aggregatorFromSpec('mean'), /unknown aggregator "mean"/);
     assert.throws(() => aggregatorFromSpec('krum:x'), /"x" is not a number/);
     assert.throws(() => aggregatorFromSpec('median+fedavg'), /not a wrapper/);
+  });
+});
+
+describe('coordinate-wise rules against a sorting reference (property)', () => {
+  const reference = (cols: number[][], reduce: (sorted: number[]) => number): number[] =>
+    cols[0].map((_, i) => reduce(cols.map((c) => c[i]).sort((a, b) => a - b)));
+
+  it('median and trimmed mean equal the sort-based definitions, ties and even counts included', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 2 ** 31 }), (n, d, seed) => {
+        let x = seed;
+        const next = (): number => {
+          x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+          return (x % 7) - 3; // small integers: many ties
+        };
+        const cols = Array.from({ length: n }, () => Array.from({ length: d }, next));
+        const ups = cols.map((c, k) => u(`c${k}`, c));
+        const med = coordinateMedian().aggregate(ups).values;
+        const expectedMed = reference(cols, (s) => (n % 2 ? s[n >> 1] : (s[(n >> 1) - 1] + s[n >> 1]) / 2));
+        close(med, expectedMed);
+        const cut = Math.min(Math.floor(0.25 * n), (n - 1) >> 1);
+        const tm = trimmedMean({ trim: 0.25 }).aggregate(ups).values;
+        close(tm, reference(cols, (s) => s.slice(cut, n - cut).reduce((a, b) => a + b, 0) / (n - 2 * cut)));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
