@@ -230,15 +230,19 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
   },
   {
     name: 'rogue-agent',
-    summary: 'An NF agent turns rogue (forged messages, bad-mouthing its peers, on-off behaviour); trust drops and the agent is quarantined',
+    summary: 'An NF agent turns rogue (forged messages, bad-mouthing its peers, poisoned FL updates, on-off behaviour); trust drops and the agent is quarantined',
     topology: 'embb-5g',
+    federated: true,
     build({ engine, topology, short }) {
       const gnbs = nfIdsOfType(topology, 'gnb');
       const T = short ? 3 * MIN : 15 * MIN;
       return {
         generators: [ranUsers(engine.fork('subscribers'), { targets: gnbs })],
         windows: [],
-        faults: [{ atMs: T + MIN, kind: 'rogue-agent', target: `${topology.domains[0].id}:${gnbs[2]}`, params: { behaviour: ['forge', 'bad-mouth', 'on-off'] } }],
+        faults: [
+          { atMs: T + MIN, kind: 'rogue-agent', target: `${topology.domains[0].id}:${gnbs[2]}`, params: { behaviour: ['forge', 'bad-mouth', 'on-off'] } },
+          { atMs: T + MIN, kind: 'fl-poisoning', target: gnbs[2], params: { mode: 'scale', factor: 50 } },
+        ],
         durationMs: T + (short ? 12 : 20) * MIN,
         trainingMs: T,
       };
