@@ -3,6 +3,7 @@ import { silentLogger, systemClock, toHex } from '@sliceguard/core';
 import { connectNatsBus } from '@sliceguard/bus';
 import type { AgentIdentity, TrustStore } from '@sliceguard/identity';
 import { openLevelKv } from '@sliceguard/store';
+import { createTrustManager, type TrustManager } from '@sliceguard/trust';
 import { aggregatorFromSpec } from './aggregators.js';
 import { type Coordinator, createCoordinator } from './coordinator.js';
 import { bridgeCrossDomain, type CrossDomainBridge } from './cross-domain.js';
@@ -31,9 +32,15 @@ export interface CoordinatorServiceOptions {
   p2p?: { listen: string[]; peers: string[] };
   clock?: Clock;
   logger?: Logger;
-  /** fl_quality evidence sink and aggregation weights (e.g. @sliceguard/trust's createTrustManager). */
+  /**
+   * fl_quality evidence sink and aggregation weights. Default: a trust manager of this coordinator
+   * (@sliceguard/trust, persisted in the same store under `trust/`), so repeat offenders lose weight
+   * and get quarantined; pass the domain's Trust Manager instead to share one view, or set
+   * `localTrust: false` to run without trust.
+   */
   trustSink?: TrustSink;
   trustView?: TrustView;
+  localTrust?: boolean;
 }
 
 export interface CoordinatorService {
@@ -68,7 +75,14 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   let gossip: DomainGossip | undefined;
   let bridge: CrossDomainBridge | undefined;
   let coordinator: Coordinator | undefined;
+  let localTrust: TrustManager | undefined;
   try {
+    if (options.trustSink === undefined && options.trustView === undefined && options.localTrust !== false) {
+      localTrust = await createTrustManager({ clock, kv, keyPrefix: 'trust/', self: claims.agentId, logger });
+      localTrust.start();
+    }
+    const trustSink = options.trustSink ?? localTrust;
+    const trustView = options.trustView ?? localTrust;
     bus = await connectNatsBus({ servers: options.servers, identity: options.identity, trustStore: options.trustStore, clock, logger });
     const aggregator = aggregatorFromSpec(options.aggregator ?? 'trust-filter+clip+median');
     coordinator = createCoordinator({
@@ -83,8 +97,8 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
       roundTimeoutMs: options.roundTimeoutMs,
       roundIntervalMs: options.roundIntervalMs,
       epochs: options.epochs,
-      trustSink: options.trustSink,
-      trustView: options.trustView,
+      trustSink,
+      trustView,
     });
     await coordinator.start();
     if (options.p2p) {
@@ -96,14 +110,15 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
         peers: options.p2p.peers,
         clock,
         logger,
-        trustSink: options.trustSink,
+        trustSink,
       });
       await gossip.start();
-      bridge = bridgeCrossDomain({ coordinator, gossip, domain: options.domain, logger, trustView: options.trustView });
+      bridge = bridgeCrossDomain({ coordinator, gossip, domain: options.domain, logger, trustView });
     }
   } catch (error) {
     await coordinator?.stop();
     await bus?.close();
+    await localTrust?.close();
     await kv.close();
     throw error;
   }
@@ -118,6 +133,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
       await gossip?.stop();
       await started.coordinator.stop();
       await started.bus.drain();
+      await localTrust?.close();
       await kv.close();
     },
   };

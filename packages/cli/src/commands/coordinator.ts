@@ -49,6 +49,7 @@ interface RunOptions {
   p2pListen?: string[];
   p2pPeer?: string[];
   logLevel?: string;
+  trust: boolean;
   json?: boolean;
 }
 
@@ -73,6 +74,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--rounds <n>', 'run this many rounds per model (back to back) and exit, instead of running until stopped')
     .option('--p2p-listen <multiaddr>', 'listen for partner coordinators (libp2p); repeatable', collect)
     .option('--p2p-peer <multiaddr>', 'partner coordinator to dial (with /p2p/<peer id>); repeatable', collect)
+    .option('--no-trust', 'do not keep a local trust manager (fl_quality evidence, quarantine) in the data directory')
     .option('--log-level <level>', 'trace | debug | info | warn | error | silent', 'warn')
     .option('--json', 'print round reports as JSON lines')
     .action(async (opts: RunOptions) => {
@@ -110,6 +112,7 @@ export function register(program: Command, ctx: CliContext): void {
         epochs: positiveNumber('--epochs', opts.epochs),
         p2p: opts.p2pListen || opts.p2pPeer ? { listen: opts.p2pListen ?? ['/ip4/0.0.0.0/tcp/0'], peers: opts.p2pPeer ?? [] } : undefined,
         logger,
+        localTrust: opts.trust,
       });
       const print = (r: RoundReport): void => ctx.out(opts.json ? `${JSON.stringify(r)}\n` : `${roundLine(r)}\n`);
       if (service.gossip) ctx.err(`cross-domain gossip: peer ${service.gossip.peerId} on ${service.gossip.multiaddrs().join(', ')}\n`);
