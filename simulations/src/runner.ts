@@ -6,7 +6,7 @@ import { type CapacityView, capacityOf, type TrafficGate } from './control.js';
 import { SimulationEngine } from './engine.js';
 import { SimulationRunError, UnknownScenarioError } from './errors.js';
 import { evaluate } from './evaluate.js';
-import { FAULT_KINDS, type SecurityLayer, type SecurityLayerFactory } from './layer.js';
+import { FAULT_KINDS, noSecurityLayer, type SecurityLayer, type SecurityLayerFactory } from './layer.js';
 import { Recorder } from './recorder.js';
 import { renderHtml } from './report/html.js';
 import type { RunInfo, SimulationReport } from './report/model.js';
@@ -20,7 +20,7 @@ export interface RunScenarioOptions {
   short?: boolean;
   /** Directory for report.json, report.html and run.json; nothing is written when absent. */
   outDir?: string;
-  /** The loops (default: none — pass the agents layer from the CLI / integration). */
+  /** The loops (default: none, the unprotected baseline; the CLI passes `agentsSecurityLayer()`). */
   security?: SecurityLayerFactory;
   logger?: Logger;
   /** Progress in simulated ms (for a progress bar). */
@@ -69,7 +69,7 @@ export async function runScenario(scenario: string | ScenarioDefinition, options
   };
   const world = new World({ engine, topology, gate, capacity, generators: setup.generators, modelOverrides: setup.modelOverrides });
   recorder.attach(world);
-  const factory = options.security ?? (await import('./layer.js')).noSecurityLayer();
+  const factory = options.security ?? noSecurityLayer();
   layer = await factory({
     engine,
     topology,
