@@ -8,7 +8,8 @@ import type { NatsBus } from '@sliceguard/bus';
 import { createSimulatedMano, createTrafficFilter, webhookActuator } from '@sliceguard/enforcement';
 import type { KeyPair } from '@sliceguard/identity';
 import { readCredentialFile, readKeyFile, sign, TrustStore, verify } from '@sliceguard/identity';
-import { buildAgentApp, credentialOperators } from '@sliceguard/api';
+import { buildAgentApp, createPromRegistry, credentialOperators } from '@sliceguard/api';
+import { createLoopMetrics } from '@sliceguard/mape';
 import { openLevelKv } from '@sliceguard/store';
 import type { AgentSpec } from '@sliceguard/topology';
 import { loadTopology, resolveAgents } from '@sliceguard/topology';
@@ -185,10 +186,13 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
   let stopping: Promise<void> | undefined;
   let trustManager: TrustManager | undefined;
   let agent: Agent;
+  // One Prometheus registry per process when the HTTP API is on: /metrics serves the loop's metrics.
+  const registry = options.httpPort !== undefined ? createPromRegistry() : undefined;
   try {
     const kv = await openLevelKv(join(options.dataDir, 'knowledge'));
     opened.push(kv);
     const base: AgentOptions = {
+      ...(registry ? { loopMetrics: createLoopMetrics(registry) } : {}),
       spec,
       directory,
       bus,
@@ -237,6 +241,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
       auth: { operators: { resolve: credentialOperators({ trustStore, clock }), verify } },
       clock,
       logger,
+      ...(registry ? { metrics: registry } : {}),
     });
     httpAddress = await app.listen({ port: options.httpPort, host: options.httpHost ?? '127.0.0.1' });
     logger.info({ httpAddress }, 'HTTP API listening');

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDomainAuthority, writeCredentialFile, writeKeyFile } from '@sliceguard/identity';
-import { type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
+import { freePort, type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
 import { main } from '../src/main.js';
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -102,15 +102,22 @@ describe('cli: sliceguard agent', function () {
     });
     after(async () => nats?.stop());
 
-    it('runs an NF agent from a CSV replay until SIGTERM, keeping knowledge in LevelDB', async () => {
+    it('runs an NF agent from a CSV replay with its HTTP API until SIGTERM', async () => {
       let err = '';
-      const done = main(['node', 'sliceguard', ...base('d1:web', 'web', nats.url), '--root', roots, '--csv', join(dir, 'metrics.csv'), '--sampling-ms', '100', '--log-level', 'silent'], {
+      const port = await freePort();
+      const done = main(['node', 'sliceguard', ...base('d1:web', 'web', nats.url), '--root', roots, '--csv', join(dir, 'metrics.csv'), '--sampling-ms', '100', '--log-level', 'silent', '--http-port', String(port)], {
         out: () => {},
         err: (t) => (err += t),
       });
       const deadline = Date.now() + 30_000;
       while (!err.includes('running') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.match(err, /agent d1:web running \(level nf\)/);
+      assert.match(err, new RegExp(`HTTP API on http://127.0.0.1:${port}`));
+      const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { loops: { agentId: string; lifecycle: string }[] };
+      assert.equal(status.loops[0].agentId, 'd1:web');
+      assert.equal(status.loops[0].lifecycle, 'instantiated', 'no domain agent runs here to activate it');
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(metrics, /sliceguard_loop_/);
       process.emit('SIGTERM');
       assert.equal(await done, 0, err);
       assert.match(err, /agent d1:web stopped/);
