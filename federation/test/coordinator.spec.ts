@@ -438,6 +438,43 @@ describe('coordinator and client (in-memory bus)', function () {
     }
   });
 
+  it('versions models per NF type independently', async () => {
+    const net = memoryNetwork();
+    const coordinator = createCoordinator({
+      bus: memoryBus(net, principal(`${D}:fl`, 'coordinator')),
+      domain: D,
+      kv: memoryKv(),
+      models: [
+        { name: 'streamer', initial: initialWeights(), aggregator: fedAvg() },
+        { name: 'gnb', initial: initialWeights(), aggregator: fedAvg() },
+      ],
+      minClients: 1,
+      roundTimeoutMs: 2000,
+    });
+    await coordinator.start();
+    const clients: FederatedClient[] = [];
+    try {
+      for (const [i, model] of ['streamer', 'gnb', 'gnb'].entries()) {
+        const rows = syntheticRows(30, `${model}${i}`);
+        const c = createFederatedClient({ bus: memoryBus(net, principal(`${D}:${model}${i}`, 'nf')), domain: D, model, trainable: smallModel(), data: () => rows });
+        await c.start();
+        clients.push(c);
+      }
+      await waitFor(() => coordinator.clients('streamer').length === 1 && coordinator.clients('gnb').length === 2, 2000, 'joins per model');
+      await waitFor(() => clients.every((c) => c.installedVersion === 1), 2000, 'heads installed');
+      const g1 = await coordinator.runRound('gnb');
+      const g2 = await coordinator.runRound('gnb');
+      assert.deepEqual([g1.version, g2.version, g2.accepted.length], [2, 3, 2]);
+      assert.equal(coordinator.head('streamer')!.version, 1);
+      await waitFor(() => clients[1].installedVersion === 3 && clients[2].installedVersion === 3, 2000, 'gnb clients on v3');
+      assert.equal(clients[0].installedVersion, 1, 'the streamer client never installs a gnb model');
+      assert.equal((await coordinator.runRound('streamer')).version, 2);
+    } finally {
+      for (const c of clients) await c.stop();
+      await coordinator.stop();
+    }
+  });
+
   it('reports a store whose head points to a missing version', async () => {
     const kv = memoryKv();
     await kv.put('fl/streamer/head', new TextEncoder().encode('{"version":7,"round":3}'));
