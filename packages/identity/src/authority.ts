@@ -36,7 +36,12 @@ export interface DomainAuthority {
 
 /** Default publish scopes by level: loops their own prefix, the coordinator its FL subjects, operators the domain. */
 export function defaultScopes(level: PrincipalLevel, placement: { domain: string; slice?: string; subslice?: string; nf?: string }): string[] {
-  if ((AGENT_LEVELS as readonly string[]).includes(level)) return [loopScope(level as AgentLevel, placement), `sg.${placement.domain}._sys.>`];
+  if ((AGENT_LEVELS as readonly string[]).includes(level)) {
+    const scopes = [loopScope(level as AgentLevel, placement), `sg.${placement.domain}._sys.>`];
+    // NF agents are the federated-learning clients of their domain's coordinator
+    if (level === 'nf') scopes.push(`sg.${placement.domain}._fl.*.join`, `sg.${placement.domain}._fl.*.update`);
+    return scopes;
+  }
   if (level === 'coordinator') return [`sg.${placement.domain}._fl.>`, `sg.${placement.domain}._sys.>`];
   return [`sg.${placement.domain}.>`];
 }

@@ -29,7 +29,7 @@ describe('identity: credentials, trust store, revocations', () => {
   it('issues and verifies a credential; default scopes follow the subject scheme', () => {
     const d1 = createDomainAuthority('d1', { clock });
     const id = d1.issue({ agentId: 'd1:upf1', level: 'nf', slice: 's1', subslice: 'cn', nf: 'upf1' });
-    assert.deepEqual(id.credential.claims.scopes, ['sg.d1.s1.cn.upf1.>', 'sg.d1._sys.>']);
+    assert.deepEqual(id.credential.claims.scopes, ['sg.d1.s1.cn.upf1.>', 'sg.d1._sys.>', 'sg.d1._fl.*.join', 'sg.d1._fl.*.update']);
     const check = d1.trustStore().verifyCredential(id.credential, clock.now());
     assert.equal(check.ok, true);
     assert.ok(check.ok && check.principal.agentId === 'd1:upf1' && check.principal.credentialId === id.credential.id);
