@@ -20,6 +20,7 @@ import type { MonitoringControl } from '@sliceguard/enforcement';
 import type { AnalyticsEngine, EnforcementService, Knowledge, KnowledgeRetention, Loop, LoopMetrics, LoopQueueOptions, MonitoringConfig } from '@sliceguard/mape';
 import { createLoop, openKnowledge } from '@sliceguard/mape';
 import type { AgentSpec } from '@sliceguard/topology';
+import { createRatingReporter, reportEvidence } from '@sliceguard/trust';
 import { correlator } from './analytics/correlator.js';
 import type { CorrelatorOptions } from './analytics/correlator.js';
 import { detectorAnalytics } from './analytics/nf-analytics.js';
@@ -69,6 +70,8 @@ export interface AgentOptions {
   trustSink?: TrustSink;
   /** Extra facts for the decision engine (e.g. `resources` from the MANO for policy bounds). */
   extraFacts?: () => Record<string, unknown>;
+  /** Signed peer ratings (delegations answered on time, escalations acknowledged); false: off. Default every 30 s. */
+  ratings?: false | { intervalMs?: number };
   /** Called for lifecycle commands after the loop applied them (e.g. exit the process on terminate). */
   onControl?: (command: ControlMessage) => void | Promise<void>;
 }
@@ -278,6 +281,35 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     }
   });
 
+  // Peer ratings: every delegation this loop sends is answered on time or not; every escalation is
+  // acknowledged or not. Published (signed) on sg.<domain>._sys.trust.ratings for the Trust Manager.
+  const ratings = options.ratings === false ? undefined : createRatingReporter({ bus, domain: spec.domain, clock, logger, ...(options.ratings?.intervalMs ? { intervalMs: options.ratings.intervalMs } : {}) });
+  // Report accuracy: which children escalated under a correlation, confirmed when its mitigation succeeds.
+  const reportersOf = new Map<string, Set<string>>();
+  coordinator.on((n) => {
+    if (n.type === 'delegation_settled') {
+      ratings?.observe(n.message.to, n.status === 'done' && n.success && clock.now() <= n.message.deadline);
+      if (n.status === 'done' && n.success) confirmReporters(n.message.correlationId);
+    } else if (n.type === 'escalation_acknowledged') {
+      if (spec.parentId) ratings?.observe(spec.parentId, n.message.status !== 'refused');
+      if (n.message.status === 'resolved' && n.message.success) confirmReporters(n.message.correlationId);
+    } else if (n.type === 'escalation_failed') {
+      if (spec.parentId) ratings?.observe(spec.parentId, false);
+    } else if (n.type === 'escalation_received' && n.accepted) {
+      const c = n.message.event.correlationId ?? n.message.correlationId;
+      const set = reportersOf.get(c) ?? new Set<string>();
+      set.add(n.message.from);
+      reportersOf.set(c, set);
+      if (reportersOf.size > 1024) reportersOf.delete(reportersOf.keys().next().value as string);
+    }
+  });
+  const confirmReporters = (correlationId: string): void => {
+    const children = reportersOf.get(correlationId);
+    if (!children) return;
+    reportersOf.delete(correlationId);
+    for (const child of children) options.trustSink?.record(reportEvidence(child, 'confirmed', id, clock.now(), `incident ${correlationId} confirmed by its mitigation`));
+  };
+
   let started = false;
   let stopped = false;
   return {
@@ -293,11 +325,13 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       if (started) return;
       started = true;
       coordinator.attach(loop);
+      ratings?.start();
       await coordinator.announceStatus(false);
     },
     async stop() {
       if (stopped) return;
       stopped = true;
+      await ratings?.stop().catch(() => {});
       await coordinator.close();
       if (loop.state === 'active' || loop.state === 'updating') {
         await loop.deactivate('agent stopping', id).catch(() => {});

@@ -1,8 +1,10 @@
 import type { SecurityEvent } from '@sliceguard/core';
-import { idGenerator, seededRng } from '@sliceguard/core';
+import { idGenerator, seededRng, silentLogger } from '@sliceguard/core';
 import type { SslaManager } from '@sliceguard/policy';
 import { createSslaManager } from '@sliceguard/policy';
-import type { TrustManager } from '@sliceguard/trust';
+import type { DomainAuthority } from '@sliceguard/identity';
+import { publishRevocations } from '@sliceguard/bus';
+import type { TrustManager, TrustTransitionEvent } from '@sliceguard/trust';
 import type { Agent, AgentOptions } from './agent.js';
 import { createAgent } from './agent.js';
 import { AgentConfigError } from './errors.js';
@@ -13,12 +15,25 @@ export interface DomainAgentOptions extends AgentOptions {
   /** The Trust Manager of the domain (createTrustManager); every agent of the domain is registered with its TLA. */
   trustManager?: TrustManager;
   supervisor?: Partial<Omit<SupervisorOptions, 'spec' | 'directory' | 'bus' | 'clock' | 'ids' | 'knowledge' | 'logger'>>;
+  /**
+   * Revokes agents' credentials when the Trust Manager reaches its `revoke` threshold (wire the
+   * manager's `onRevoke` to `DomainAgent.revoke`). Given when this agent holds the domain root
+   * (`sliceguard up`, in-process): map agent ids to credential ids and publish the signed list.
+   * Omitted: the revocation is recorded as needing the root (an operator runs it).
+   */
+  revocation?: {
+    authority: DomainAuthority;
+    /** Agent id → credential id of the credentials issued to it. */
+    credentialOf: (agentId: string) => string | undefined;
+  };
 }
 
 export interface DomainAgent extends Agent {
   readonly supervisor: Supervisor;
   readonly ssla: SslaManager;
   readonly trustManager?: TrustManager;
+  /** The Trust Manager's `onRevoke` target: revokes the agent's credential (or records that the root must). */
+  revoke(agentId: string, event: TrustTransitionEvent): Promise<void>;
 }
 
 /**
@@ -79,27 +94,55 @@ export async function createDomainAgent(options: DomainAgentOptions): Promise<Do
     },
     ...(options.supervisor ?? {}),
   });
-  const offReject = trustManager
-    ? options.bus.onReject((reason, info) => {
-        if (!info.sender || reason === 'handler_error') return;
-        trustManager.record({ subject: info.sender, attribute: 'message_validity', positive: 0, negative: 1, source: spec.agentId, at: clock.now(), reason: `bus rejected a message (${reason}) on ${info.subject}` });
+  // Bus rejections (weighted by reason, capped per minute) and signed peer ratings feed the manager.
+  const detachTrust = trustManager ? trustManager.attachToBus(options.bus, { domain: spec.domain }) : () => {};
+  const logger = options.logger ?? silentLogger();
+  const offTransition = trustManager
+    ? trustManager.onTransition((e) => {
+        if (!agent.loop.pushEvent(e)) void agent.knowledge.record('incident', e, clock.now());
+        if (e.subject === spec.agentId || !supervisor.loops().some((l) => l.agentId === e.subject)) return;
+        // The Security Orchestrator takes a quarantined agent's loop out of service, and back when lifted.
+        const command = e.added.includes('quarantine') ? 'deactivate' : e.lifted.includes('quarantine') && !e.active.includes('quarantine') ? 'activate' : undefined;
+        if (!command) return;
+        void agent.knowledge.record('lifecycle', { what: `trust_${command}`, agentId: e.subject, from: e.from, to: e.to, score: e.score }, clock.now()).catch(() => {});
+        supervisor
+          .command(e.subject, command, `trust ${e.from} -> ${e.to} (score ${e.score.toFixed(2)})`)
+          .catch((error: unknown) => logger.warn({ err: error, agentId: e.subject, command }, 'trust lifecycle command not acknowledged'));
       })
     : () => {};
+  const revoked = new Set<string>();
+  const revoke = async (agentId: string, event: TrustTransitionEvent): Promise<void> => {
+    const r = options.revocation;
+    const credentialId = r?.credentialOf(agentId);
+    if (!r || !credentialId) {
+      // Revocation is final for the trust manager; without the root it cannot be published here.
+      await agent.knowledge.record('decision', { what: 'revocation_needs_root', agentId, score: event.score, reason: event.reason, credentialId: credentialId ?? null }, clock.now());
+      logger.warn({ agentId, score: event.score }, 'trust: revocation needs the domain root (run `sliceguard credential revoke`)');
+      return;
+    }
+    revoked.add(credentialId);
+    await publishRevocations(options.bus, r.authority.revoke([...revoked]));
+    await agent.knowledge.record('decision', { what: 'credential_revoked', agentId, credentialId, score: event.score, reason: event.reason }, clock.now());
+  };
   const baseStart = agent.start.bind(agent);
   const baseStop = agent.stop.bind(agent);
   return Object.assign(agent, {
     supervisor,
     ssla,
     ...(trustManager ? { trustManager } : {}),
+    revoke,
     async start() {
       await baseStart();
       if (agent.loop.state === 'instantiated') await agent.loop.activate('domain agent start', spec.agentId);
       await supervisor.start();
+      trustManager?.start();
     },
     async stop() {
       supervisor.stop();
       ssla.stop();
-      offReject();
+      detachTrust();
+      offTransition();
+      trustManager?.stop();
       await baseStop();
     },
   });

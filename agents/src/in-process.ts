@@ -1,8 +1,8 @@
 import type { Actuator, Bus, Clock, DecisionEngine, KeyValueStore, Logger, MetricsRegistry, Rng, StreamingDetector } from '@sliceguard/core';
-import { idGenerator, silentLogger } from '@sliceguard/core';
+import { idGenerator, memoryKv, silentLogger } from '@sliceguard/core';
 import { createStatisticalDetector } from '@sliceguard/analytics';
-import type { LocalNetwork } from '@sliceguard/bus';
-import { localBus } from '@sliceguard/bus';
+import type { LocalNetwork, RevocationSubscription } from '@sliceguard/bus';
+import { localBus, subscribeRevocations } from '@sliceguard/bus';
 import type { SimulatedMano, TrafficFilter } from '@sliceguard/enforcement';
 import { createSimulatedMano, createTrafficFilter } from '@sliceguard/enforcement';
 import type { DomainAuthority } from '@sliceguard/identity';
@@ -104,6 +104,8 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
   const policyCache = new Map<string, Promise<PolicySet>>();
 
   const resources = new Map<string, DomainResources>();
+  const domainAgents = new Map<string, DomainAgent>();
+  const credentialIds = new Map<string, string>();
   const trustStore = new TrustStore();
   for (const domain of topology.domains) {
     const authority = options.authorities?.get(domain.id) ?? createDomainAuthority(domain.id, { clock });
@@ -117,7 +119,11 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
       logger,
       ...((options.mano ?? {}) as object),
     });
-    const trust = options.trust === false ? undefined : await createTrustManager({ clock, self: `${domain.id}:tsm`, logger });
+    // Same persistence path as an agent process (a kv under `trust/`); onRevoke goes to the domain agent, which holds the root here.
+    const trust =
+      options.trust === false
+        ? undefined
+        : await createTrustManager({ clock, self: `${domain.id}:tsm`, logger, kv: memoryKv(), onRevoke: (agentId, event) => domainAgents.get(domain.id)?.revoke(agentId, event) });
     resources.set(domain.id, { domain: domain.id, authority, mano, filter, policyCoordinator: createLoopCoordinator({ clock }), ...(trust ? { trust } : {}) });
   }
 
@@ -125,6 +131,7 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
   const domains = new Map<string, DomainAgent>();
   const buses = new Map<string, Bus>();
   const feeds = new Map<string, PushFeed>();
+  const revocationSubs: RevocationSubscription[] = [];
   try {
     for (const spec of specs) {
       const res = resources.get(spec.domain);
@@ -136,6 +143,7 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
         ...(spec.placement.subslice ? { subslice: spec.placement.subslice } : {}),
         ...(spec.placement.nf ? { nf: spec.placement.nf } : {}),
       });
+      credentialIds.set(spec.agentId, identity.credential.id);
       const bus = localBus({ network, identity, trustStore, clock, logger: logger.child({ bus: spec.agentId }), ...(options.bus ?? {}) });
       buses.set(spec.agentId, bus);
       const agentRng = rng.fork(spec.agentId);
@@ -179,7 +187,20 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
         ...(res.trust ? { trust: res.trust, trustSink: res.trust } : {}),
         extraFacts: () => ({ resources: manoResources(res.mano) }),
       };
-      const agent = spec.level === 'domain' ? await createDomainAgent({ ...common, ...(res.trust ? { trustManager: res.trust } : {}) }) : await createAgent(common);
+      const agent =
+        spec.level === 'domain'
+          ? await createDomainAgent({
+              ...common,
+              ...(res.trust ? { trustManager: res.trust } : {}),
+              revocation: { authority: res.authority, credentialOf: (id) => credentialIds.get(id) },
+            })
+          : await createAgent(common);
+      if (spec.level === 'domain') {
+        domainAgents.set(spec.domain, agent as DomainAgent);
+        // Every bus of this process shares one TrustStore: one subscription per domain applies its
+        // revocation lists for all of them, from the moment a list arrives.
+        revocationSubs.push(subscribeRevocations(bus, trustStore, { domains: [spec.domain] }));
+      }
       agents.set(spec.agentId, agent);
       if (spec.level === 'domain') domains.set(spec.domain, agent as DomainAgent);
     }
@@ -188,6 +209,7 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
     for (const a of domains.values()) await a.start();
   } catch (error) {
     for (const a of agents.values()) await a.stop().catch(() => {});
+    for (const r of revocationSubs) r.unsubscribe();
     for (const b of buses.values()) await b.close().catch(() => {});
     throw error;
   }
@@ -227,6 +249,7 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
       stopped = true;
       for (const a of domains.values()) await a.stop();
       for (const a of agents.values()) await a.stop();
+      for (const r of revocationSubs) r.unsubscribe();
       for (const r of resources.values()) {
         r.mano.stop();
         await r.trust?.close();

@@ -374,10 +374,11 @@ export function createCoordinator(init: CoordinatorInit): Coordinator {
       return;
     }
     const seen = receivedEscalations.get(m.id);
-    if (seen) {
+    if (seen && seen.status !== 'refused') {
       ackEscalation(seen); // a retry: the first acknowledgement was lost
       return;
     }
+    // New, or sent again after we refused it (our loop was not active yet): try to take it now.
     // The verified sender is the source, whatever the payload says.
     const report = { ...m.event, source: sender, kind: m.escalationKind, correlationId: m.event.correlationId ?? m.correlationId } as SecurityEvent;
     const accepted = loop?.pushReport(report) ?? false;
@@ -393,7 +394,7 @@ export function createCoordinator(init: CoordinatorInit): Coordinator {
     receivedEscalations.set(m.id, r);
     escalationsByEvent.set(report.id, m.id);
     const list = escalationsByCorrelation.get(r.correlationId) ?? [];
-    list.push(m.id);
+    if (!list.includes(m.id)) list.push(m.id);
     escalationsByCorrelation.set(r.correlationId, list);
     init.trustSink?.record({ subject: sender, attribute: 'message_validity', positive: 1, negative: 0, source: self, at: clock.now() });
     record('escalation_received', { id: m.id, from: sender, correlationId: r.correlationId, kind: m.escalationKind, accepted });
@@ -431,8 +432,18 @@ export function createCoordinator(init: CoordinatorInit): Coordinator {
     }
     const entry = pending.get(m.escalationId);
     if (entry?.type !== 'escalation') return;
-    pending.delete(m.escalationId);
     clock.clearTimeout(entry.timer);
+    if (m.status === 'refused' && entry.attempts < maxAttempts) {
+      // The parent's loop could not take it (not active yet, queue full): try again later.
+      entry.attempts++;
+      counters.retries++;
+      record('escalation_retry', { id: m.escalationId, attempt: entry.attempts, reason: `refused: ${m.detail ?? 'no reason given'}` });
+      entry.timer = clock.setTimeout(() => {
+        if (pending.get(entry.message.id) === entry) sendEscalation(entry);
+      }, ackTimeoutMs);
+      return;
+    }
+    pending.delete(m.escalationId);
     void knowledge.deleteInFlight(m.escalationId);
     if (m.status === 'refused') {
       counters.escalationsFailed++;

@@ -38,6 +38,8 @@ export const ESCALATED_KIND: Readonly<Record<string, string>> = {
 };
 
 const LOCAL_ACTIONS = new Set<ActionType>(ACTION_TYPES.filter((a) => a !== 'escalate' && a !== 'delegate'));
+/** Actions the MANO carries out on an NF (never on a sub-slice or slice id). */
+const NF_ACTIONS = new Set<ActionType>(['scale_out', 'scale_in', 'deploy_vsf', 'remove_vsf', 'isolate']);
 
 type Rule = (event: SecurityEvent, ctx: DecisionContext, facts: AgentFacts | undefined) => { rule: string; reason: string; actions: Omit<ActionRequest, 'id' | 'requestedBy' | 'at'>[] } | undefined;
 
@@ -62,7 +64,7 @@ export function defaultDecisionEngine(level: AgentLevel, given: DefaultDecisionE
       .filter((i) => i.kind === 'source')
       .map((i) => i.value);
 
-  const delegationRule: Rule = (event, _ctx, facts) => {
+  const delegationRule: Rule = (event, ctx, facts) => {
     if (event.type !== 'delegation') return undefined;
     const d = event as DelegationEvent;
     const action = d.action as ActionType;
@@ -81,6 +83,16 @@ export function defaultDecisionEngine(level: AgentLevel, given: DefaultDecisionE
       };
     }
     const { deadlineMs: _d, action: _a, ...params } = d.params;
+    // The MANO manages NFs, not sub-slices or slices: an NF action delegated to a higher loop
+    // without nfTypes applies to every NF under it (like scale actions fan out by nfTypes).
+    const nfs = facts?.topology.nfs ?? [];
+    if (NF_ACTIONS.has(action) && ctx.level !== 'nf' && nfs.length > 0 && !nfs.some((nf) => nf.id === d.target)) {
+      return {
+        rule: 'builtin-delegated-action',
+        reason: `delegated by ${d.from}: ${action} on ${nfs.map((t) => t.id).join(', ')} (the NFs of ${d.target})`,
+        actions: nfs.map((t) => ({ type: action, target: t.id, params: { ...params } })),
+      };
+    }
     return { rule: 'builtin-delegated-action', reason: `delegated by ${d.from}: ${action} on ${d.target}`, actions: [{ type: action, target: d.target, params }] };
   };
 
