@@ -50,6 +50,8 @@ export interface ActionRow {
   requestedBy: string;
   policyId?: string;
   detail?: string;
+  /** reconfigure_monitoring: the granularity asked for (`per_flow` / `aggregate`), when given. */
+  mode?: string;
 }
 
 export interface MessageRow {
@@ -178,6 +180,8 @@ export class Recorder {
     };
     if (typeof request.params.source === 'string') row.source = request.params.source;
     if (request.policyId) row.policyId = request.policyId;
+    const mode = request.params.mode ?? request.params.granularity;
+    if (request.type === 'reconfigure_monitoring' && typeof mode === 'string') row.mode = mode;
     if (outcome.detail) row.detail = outcome.detail;
     this.actions.push(row);
   }

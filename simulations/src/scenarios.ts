@@ -159,11 +159,19 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
     },
     checks: (f, r) => {
       const vol = f.windows.find((w) => w.kind === 'volumetric-dos');
-      const refine = r.actions.find((a) => a.status === 'succeeded' && a.type === 'reconfigure_monitoring' && vol && a.t >= vol.startS);
       const block = r.actions.find((a) => a.status === 'succeeded' && (a.type === 'block' || a.type === 'rate_limit') && vol && a.t >= vol.startS);
+      // the blocking NF's monitoring when it blocked: the last granularity change before the block
+      // must have switched it to per-flow statistics (coarse -> per-flow -> confirm -> mitigate)
+      const changes = r.actions.filter((a) => a.status === 'succeeded' && a.type === 'reconfigure_monitoring' && a.mode !== undefined && (!block || (a.target === block.target && a.t <= block.t)));
+      const refine = changes.at(-1);
+      const perFlow = refine?.mode === 'per_flow';
       return [
         detectedAll(f),
-        check('finer monitoring before mitigation', refine !== undefined && (block === undefined || refine.t <= block.t), refine ? `per-flow at ${refine.t}s, first block at ${block?.t ?? '–'}s` : 'no reconfigure_monitoring'),
+        check(
+          'finer monitoring before mitigation',
+          block !== undefined && perFlow,
+          refine ? `${refine.target} switched to ${refine.mode} at ${refine.t}s, first block at ${block?.t ?? '–'}s` : 'no reconfigure_monitoring',
+        ),
         check('volumetric DoS mitigated', vol?.timeToMitigateS !== undefined, `time to mitigate ${vol?.timeToMitigateS ?? '–'} s`),
         noBenignMitigation(f),
       ];
