@@ -1,7 +1,7 @@
 import { type Agent, type Collector, type InProcessTopology, startTopologyInProcess } from '@sliceguard/agents';
 import { createLstmDetector, createStatisticalDetector, type LstmAutoencoder, trainLstmAutoencoder } from '@sliceguard/analytics';
 import { type AgentLevel, type Bus, emptyRejectCounts, loopSubject, type Sample, type StreamingDetector, systemSubject, type Verdict } from '@sliceguard/core';
-import { createLocalNetwork, localBus } from '@sliceguard/bus';
+import { connectNatsBus, createLocalNetwork, localBus, type NatsBus } from '@sliceguard/bus';
 import { TrustStore } from '@sliceguard/identity';
 import type { AgentSpec } from '@sliceguard/topology';
 import { type CapacityView, filterGate, manoCapacity, type TrafficGate } from './control.js';
@@ -10,6 +10,8 @@ import { recordManoEvents, type SecurityLayer, type SecurityLayerContext, type S
 import type { Recorder } from './recorder.js';
 import type { MetricFeed } from './world.js';
 import { type FederationRig, startFederation } from './fl-layer.js';
+import { startTopologyOverBuses } from './bus-topology.js';
+import { type CoordinationLedger, coordinationLedger } from './ledger.js';
 
 export interface AgentsLayerOptions {
   /** NF detector: the LSTM autoencoder trained at the end of the training phase, or the statistical baseline throughout. Default: what the scenario asks for. */
@@ -22,6 +24,44 @@ export interface AgentsLayerOptions {
   lstm?: { window?: number; epochs?: number; batchSize?: number; units?: number; maxWindows?: number };
   /** Trust scores are sampled every this many ms. Default 30 s. */
   trustEveryMs?: number;
+  /**
+   * Run the agents over this real nats-server (URL or cluster URLs) instead of the LocalBus; the
+   * engine then waits for the brokers between 1 s steps. A scenario with `brokers: 'nats-cluster'`
+   * starts its own 3-node cluster when this is absent.
+   */
+  nats?: string | readonly string[];
+}
+
+interface NatsRig {
+  servers: string[];
+  cluster?: { nodes: { url: string; port: number; kill(): Promise<void> }[]; stop(): Promise<void> };
+  buses: NatsBus[];
+}
+
+async function startNatsRig(ctx: SecurityLayerContext, options: AgentsLayerOptions): Promise<NatsRig | undefined> {
+  if (options.nats !== undefined) {
+    const servers = typeof options.nats === 'string' ? [options.nats] : [...options.nats];
+    return { servers, buses: [] };
+  }
+  if (ctx.brokers !== 'nats-cluster') return undefined;
+  // nats-server must be installed: startNatsCluster throws with the install hint otherwise
+  const { startNatsCluster } = await import('@sliceguard/test-utils');
+  const cluster = await startNatsCluster(3);
+  return { servers: [...cluster.urls], cluster, buses: [] };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Waits (real time) until every NATS client is connected and has flushed what it published. */
+async function settleNats(rig: NatsRig, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (rig.buses.some((b) => !b.isConnected)) {
+    if (performance.now() > deadline) throw new SimulationRunError(`NATS clients not reconnected after ${timeoutMs} ms (servers ${rig.servers.join(', ')})`);
+    await sleep(10);
+  }
+  await Promise.all(rig.buses.map((b) => Promise.race([b.flush().catch(() => {}), sleep(2000)])));
+  // the subscribers' sockets: let their deliveries (and signature checks) run
+  await sleep(3);
 }
 
 /** The simulation's metric feed as an NF agent's collector (the "simulation feed" collector). */
@@ -103,7 +143,39 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
     const detectorKind = options.detector ?? ctx.detector;
     const network = createLocalNetwork();
     const detectors = new Map<string, { spec: AgentSpec; detector: RecordedDetector }>();
-    const sim: InProcessTopology = await startTopologyInProcess({
+    const nats = await startNatsRig(ctx, options);
+    const detectorFactory = (spec: AgentSpec) => {
+      const base = createStatisticalDetector({ metrics: spec.nf!.metrics, ...(options.zThreshold !== undefined ? { threshold: options.zThreshold } : {}) });
+      const detector = new RecordedDetector(base, spec.nf!.id, recorder);
+      detectors.set(spec.nf!.id, { spec, detector });
+      return detector;
+    };
+    let natsIndex = 0;
+    const natsBus = async (identity: Parameters<typeof localBus>[0]['identity'], trustStore: TrustStore): Promise<NatsBus> => {
+      const servers = nats!.servers;
+      // spread the clients over the nodes (the client still learns and fails over to every node)
+      const k = natsIndex++ % servers.length;
+      const bus = await connectNatsBus({ servers: [...servers.slice(k), ...servers.slice(0, k)], identity, trustStore, clock: engine.clock, reconnectTimeWaitMs: 100, pingIntervalMs: 2000 });
+      nats!.buses.push(bus);
+      return bus;
+    };
+    const startSim = async (): Promise<InProcessTopology> => {
+      if (nats) {
+        return startTopologyOverBuses({
+          topology: ctx.topology,
+          busFactory: (_spec, identity, trustStore) => natsBus(identity, trustStore),
+          clock: engine.clock,
+          rng: ctx.rng,
+          logger: ctx.logger,
+          policies: options.policies ?? 'topology',
+          ...(ctx.autoscaler ? {} : { mano: { autoscaler: false as const } }),
+          monitoring: { samplingPeriodMs: ctx.samplingPeriodMs },
+          nfAnalytics: { maxIndicators: 32 },
+          collectorFactory: (spec) => feedCollector(ctx.feed, spec.nf!.id),
+          detectorFactory,
+        });
+      }
+      return startTopologyInProcess({
       topology: ctx.topology,
       network,
       clock: engine.clock,
@@ -115,13 +187,18 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       // the flow probe exports up to 25 top flows per statistic: let an anomaly name them all
       nfAnalytics: { maxIndicators: 32 },
       collectorFactory: (spec) => feedCollector(ctx.feed, spec.nf!.id),
-      detectorFactory: (spec) => {
-        const base = createStatisticalDetector({ metrics: spec.nf!.metrics, ...(options.zThreshold !== undefined ? { threshold: options.zThreshold } : {}) });
-        const detector = new RecordedDetector(base, spec.nf!.id, recorder);
-        detectors.set(spec.nf!.id, { spec, detector });
-        return detector;
-      },
+      detectorFactory,
     });
+    };
+    let sim: InProcessTopology;
+    try {
+      sim = await startSim();
+    } catch (error) {
+      for (const b of nats?.buses ?? []) await b.close().catch(() => {});
+      await nats?.cluster?.stop();
+      throw error;
+    }
+    if (nats) recorder.note(`brokers: nats-server at ${nats.servers.join(', ')}${nats.cluster ? ' (3-node cluster started for this run)' : ''}; ${nats.buses.length} agent connections`);
 
     const domainOfNf = new Map<string, string>();
     for (const spec of sim.specs) if (spec.nf) domainOfNf.set(spec.nf.id, spec.domain);
@@ -156,12 +233,10 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
     const trustStore = new TrustStore();
     for (const r of sim.resources.values()) trustStore.addRoot(r.domain, r.authority.keyPair.publicKey);
     const first = [...sim.resources.values()][0];
-    const observer: Bus = localBus({
-      network,
-      identity: first.authority.issue({ agentId: `${first.domain}:sim-observer`, level: 'operator' }),
-      trustStore,
-      clock: engine.clock,
-    });
+    const observerIdentity = first.authority.issue({ agentId: `${first.domain}:sim-observer`, level: 'operator' });
+    const observer: Bus = nats ? await natsBus(observerIdentity, trustStore) : localBus({ network, identity: observerIdentity, trustStore, clock: engine.clock });
+    // every escalation, delegation and outcome as its sender and its addressee saw it
+    const ledger: CoordinationLedger = coordinationLedger(sim.agents.values(), engine.clock);
     // bus rejections (forged, out-of-scope, replayed messages) become message-validity evidence, and
     // trust transitions (quarantine, revoke…) are recorded as the domain's actions
     for (const r of sim.resources.values()) {
@@ -259,9 +334,10 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
         await sim.ready();
         if (ctx.federated) federation = await startFederation(ctx, sim, network, trustStore);
       },
-      ...(ctx.federated
+      ...(ctx.federated || nats
         ? {
             async settle() {
+              if (nats) await settleNats(nats);
               await federation?.settle();
             },
           }
@@ -287,6 +363,19 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
           return `${agent.id} stopped without notice`;
         },
         'rogue-agent': async (fault) => rogue(fault.target, fault.params ?? {}),
+        'broker-crash': async (fault) => {
+          if (!nats?.cluster) throw new SimulationRunError(`broker-crash needs the scenario's own nats-server cluster (brokers: 'nats-cluster'), not ${nats ? 'a given server' : 'the LocalBus'}`);
+          // the node most agents are connected to (never the observer's: it keeps counting)
+          const observerServer = (observer as NatsBus).server;
+          const count = (port: number) => nats.buses.filter((b) => b !== observer && b.server.endsWith(`:${port}`)).length;
+          const candidates = nats.cluster.nodes.filter((n) => !observerServer.endsWith(`:${n.port}`));
+          const node = candidates.reduce((a, b) => (count(b.port) > count(a.port) ? b : a));
+          const clients = count(node.port);
+          const t0 = performance.now();
+          await node.kill();
+          await settleNats(nats);
+          return `killed nats-server ${fault.target} (port ${node.port}, SIGKILL) with ${clients} agent connection(s); every client reconnected to a surviving node after ${Math.round(performance.now() - t0)} ms (wall)`;
+        },
         'fl-poisoning': async (fault) => {
           if (!federation) throw new SimulationRunError('fl-poisoning needs a federated scenario');
           const mode = fault.params?.mode === 'sign-flip' ? 'sign-flip' : 'scale';
@@ -307,8 +396,10 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
           for (const [reason, n] of Object.entries(s.rejected)) rejected[reason] = (rejected[reason] ?? 0) + n;
         }
         recorder.busStats = { sent, delivered, rejected: Object.fromEntries(Object.entries(rejected).filter(([, n]) => n > 0)) };
+        ledger.report(recorder);
         await observer.close();
         await sim.stop();
+        await nats?.cluster?.stop();
         for (const m of models) m.dispose();
       },
     };

@@ -38,6 +38,8 @@ export interface SecurityLayerContext {
   autoscaler: boolean;
   /** Whether the scenario wants federated learning of the NF detectors. */
   federated: boolean;
+  /** The scenario's brokers: the LocalBus, or a nats-server cluster the layer starts (see ScenarioDefinition.brokers). */
+  brokers: 'local' | 'nats-cluster';
 }
 
 /**

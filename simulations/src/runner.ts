@@ -83,6 +83,7 @@ export async function runScenario(scenario: string | ScenarioDefinition, options
     detector: def.detector ?? 'statistical',
     autoscaler: def.autoscaler ?? true,
     federated: def.federated ?? false,
+    brokers: def.brokers ?? 'local',
   });
 
   for (const fault of setup.faults ?? []) {

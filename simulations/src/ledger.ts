@@ -1,0 +1,96 @@
+import type { Agent, CoordinationNotice } from '@sliceguard/agents';
+import type { Clock } from '@sliceguard/core';
+import type { Recorder } from './recorder.js';
+
+interface Sent {
+  kind: 'escalation' | 'delegation';
+  id: string;
+  correlationId: string;
+  from: string;
+  to: string;
+  at: number;
+  deadline?: number;
+  attempts: number;
+}
+
+export interface LedgerCounts {
+  escalations: { sent: number; received: number };
+  delegations: { sent: number; received: number; answered: number };
+  /** Copies sent beyond the first (retries after a missing acknowledgement). */
+  retries: number;
+  lost: string[];
+}
+
+export interface CoordinationLedger {
+  counts(): LedgerCounts;
+  /** Writes the counts (and one `lost message: …` note per lost message) to the recorder and detaches. */
+  report(recorder: Recorder): LedgerCounts;
+}
+
+/**
+ * Counts every escalation, delegation and delegation outcome at both ends, per message id and
+ * correlation id, from the agents' coordination notices: what a sender sent against what its
+ * addressee received (any attempt), and, for delegations, whether the outcome came back. A message
+ * sent at least `graceMs` before the end that never arrived is lost — whatever the transport did
+ * (a broker crash drops what it held; the coordination layer's retries must make up for it).
+ */
+export function coordinationLedger(agents: Iterable<Agent>, clock: Clock, graceMs = 30_000): CoordinationLedger {
+  const sent = new Map<string, Sent>();
+  const received = new Set<string>();
+  const answered = new Set<string>();
+  let retries = 0;
+  const detach: (() => void)[] = [];
+  const onSent = (kind: Sent['kind'], m: { id: string; correlationId: string; from: string; to: string; deadline?: number }) => {
+    const key = `${kind}:${m.id}`;
+    const prev = sent.get(key);
+    if (prev) {
+      prev.attempts++;
+      retries++;
+      return;
+    }
+    sent.set(key, { kind, id: m.id, correlationId: m.correlationId, from: m.from, to: m.to, at: clock.now(), ...(m.deadline !== undefined ? { deadline: m.deadline } : {}), attempts: 1 });
+  };
+  for (const agent of agents) {
+    detach.push(
+      agent.coordinator.on((n: CoordinationNotice) => {
+        if (n.type === 'escalation_sent') onSent('escalation', n.message);
+        else if (n.type === 'delegation_sent') onSent('delegation', n.message);
+        else if (n.type === 'escalation_received') received.add(`escalation:${n.message.id}`);
+        else if (n.type === 'delegation_received') received.add(`delegation:${n.message.id}`);
+        else if (n.type === 'delegation_answered') answered.add(n.message.delegationId);
+      }),
+    );
+  }
+  const counts = (): LedgerCounts => {
+    const cutoff = clock.now() - graceMs;
+    const c: LedgerCounts = { escalations: { sent: 0, received: 0 }, delegations: { sent: 0, received: 0, answered: 0 }, retries, lost: [] };
+    for (const [key, s] of sent) {
+      const got = received.has(key);
+      if (s.kind === 'escalation') {
+        c.escalations.sent++;
+        if (got) c.escalations.received++;
+      } else {
+        c.delegations.sent++;
+        if (got) c.delegations.received++;
+        if (answered.has(s.id)) c.delegations.answered++;
+      }
+      if (s.at > cutoff) continue;
+      const what = `${s.kind} ${s.id} (correlation ${s.correlationId}) from ${s.from} to ${s.to}, ${s.attempts} attempt(s)`;
+      if (!got) c.lost.push(`${what}: never received`);
+      else if (s.kind === 'delegation' && !answered.has(s.id) && (s.deadline ?? 0) <= clock.now()) c.lost.push(`${what}: received, its outcome never came back`);
+    }
+    return c;
+  };
+  return {
+    counts,
+    report(recorder) {
+      for (const d of detach) d();
+      const c = counts();
+      recorder.note(
+        `coordination ledger: escalations ${c.escalations.sent} sent / ${c.escalations.received} received; delegations ${c.delegations.sent} sent / ${c.delegations.received} received / ${c.delegations.answered} outcomes back; ${c.retries} retried copies; ${c.lost.length} lost`,
+      );
+      for (const l of c.lost) recorder.note(`lost message: ${l}`);
+      return c;
+    },
+  };
+}
