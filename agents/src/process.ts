@@ -10,7 +10,8 @@ import type { KeyPair } from '@sliceguard/identity';
 import { readCredentialFile, readKeyFile, sign, TrustStore, verify } from '@sliceguard/identity';
 import { buildAgentApp, createPromRegistry, credentialOperators } from '@sliceguard/api';
 import { createLoopMetrics } from '@sliceguard/mape';
-import { openLevelKv } from '@sliceguard/store';
+import { openStore } from '@sliceguard/store';
+import type { SliceguardStore } from '@sliceguard/store';
 import type { AgentSpec } from '@sliceguard/topology';
 import { loadTopology, resolveAgents } from '@sliceguard/topology';
 import { createTrustManager } from '@sliceguard/trust';
@@ -25,6 +26,8 @@ import type { CoordinationOptions } from './coordination/coordinator.js';
 import { resolveDecisionEngine } from './decision/resolve.js';
 import { createDomainAgent } from './domain.js';
 import { AgentConfigError, UnknownAgentError } from './errors.js';
+import { attachDurability } from './persistence.js';
+import type { Durability } from './persistence.js';
 
 export interface AgentProcessOptions {
   topologyFile: string;
@@ -62,6 +65,10 @@ export interface RunningAgent {
   readonly bus: NatsBus;
   /** The API's address when `httpPort` was given. */
   readonly httpAddress?: string;
+  /** The data directory's store (knowledge, trust state, durable records, signed audit log). */
+  readonly store: SliceguardStore;
+  /** Durable records and what the previous run left (open incidents, pending delegations, loop state). */
+  readonly durability: Durability;
   /** Resolves when the agent has stopped (stop(), or a `terminate` lifecycle command). */
   readonly done: Promise<void>;
   stop(reason?: string): Promise<void>;
@@ -186,11 +193,20 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
   let stopping: Promise<void> | undefined;
   let trustManager: TrustManager | undefined;
   let agent: Agent;
+  let store: SliceguardStore;
+  let durability: Durability;
   // One Prometheus registry per process when the HTTP API is on: /metrics serves the loop's metrics.
   const registry = options.httpPort !== undefined ? createPromRegistry() : undefined;
   try {
-    const kv = await openLevelKv(join(options.dataDir, 'knowledge'));
-    opened.push(kv);
+    // One LevelDB per data directory: knowledge (mape prefixes), trust (`trust/`), durable records and the
+    // audit log signed with the agent's key (`sliceguard audit verify --public-key <agent key>`).
+    store = await openStore(options.dataDir, {
+      clock,
+      ...(registry ? { metrics: registry } : {}),
+      audit: { signer: { publicKey: keyPair.publicKey, sign: (m) => sign(keyPair.secretKey, m) } },
+    });
+    opened.push(store);
+    const kv = store.kv;
     const base: AgentOptions = {
       ...(registry ? { loopMetrics: createLoopMetrics(registry) } : {}),
       spec,
@@ -213,13 +229,12 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
       },
     };
     if (spec.level === 'domain') {
-      const trustKv = await openLevelKv(join(options.dataDir, 'trust'));
-      opened.push(trustKv);
-      trustManager = await createTrustManager({ clock, self: spec.agentId, logger, kv: trustKv });
+      trustManager = await createTrustManager({ clock, self: spec.agentId, logger, kv, keyPrefix: 'trust/' });
       agent = await createDomainAgent({ ...base, trustManager });
     } else {
       agent = await createAgent(base);
     }
+    durability = await attachDurability({ agent, store, clock, logger, ...(trustManager ? { trustManager } : {}) });
   } catch (error) {
     // Nothing may keep the process alive after a failed start.
     revocations.unsubscribe();
@@ -250,6 +265,8 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     agent,
     bus,
     ...(httpAddress ? { httpAddress } : {}),
+    store,
+    durability,
     done,
     stop(reason = 'stopped') {
       stopping ??= (async () => {
@@ -258,6 +275,8 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
         await agent.stop();
         revocations.unsubscribe();
         await trustManager?.close();
+        await durability.flush().catch((error: unknown) => logger.error({ err: error }, 'flushing durable state failed'));
+        durability.detach();
         for (const o of opened) await o.close().catch(() => {});
         await bus.drain().catch(() => bus.close());
         resolveDone();
