@@ -307,7 +307,11 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     const children = reportersOf.get(correlationId);
     if (!children) return;
     reportersOf.delete(correlationId);
-    for (const child of children) options.trustSink?.record(reportEvidence(child, 'confirmed', id, clock.now(), `incident ${correlationId} confirmed by its mitigation`));
+    for (const child of children) {
+      // In a process without the domain's trust manager, the confirmation travels as a signed peer rating.
+      if (options.trustSink) options.trustSink.record(reportEvidence(child, 'confirmed', id, clock.now(), `incident ${correlationId} confirmed by its mitigation`));
+      else ratings?.observe(child, true);
+    }
   };
 
   let started = false;

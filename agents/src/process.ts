@@ -11,7 +11,7 @@ import { readCredentialFile, readKeyFile, sign, TrustStore, verify } from '@slic
 import { buildAgentApp, createPromRegistry, credentialOperators } from '@sliceguard/api';
 import { createLoopMetrics } from '@sliceguard/mape';
 import { openStore } from '@sliceguard/store';
-import type { SliceguardStore } from '@sliceguard/store';
+import type { AuditLog, SliceguardStore } from '@sliceguard/store';
 import type { AgentSpec } from '@sliceguard/topology';
 import { loadTopology, resolveAgents } from '@sliceguard/topology';
 import { createTrustManager } from '@sliceguard/trust';
@@ -25,6 +25,7 @@ import { prometheusCollector } from './collectors/prometheus.js';
 import type { CoordinationOptions } from './coordination/coordinator.js';
 import { resolveDecisionEngine } from './decision/resolve.js';
 import { createDomainAgent } from './domain.js';
+import type { DomainAgent } from './domain.js';
 import { AgentConfigError, UnknownAgentError } from './errors.js';
 import { attachDurability } from './persistence.js';
 import type { Durability } from './persistence.js';
@@ -178,9 +179,10 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     decide: (event, context) => engine.decide(event, context),
     recordOutcome: (outcome) => engine.recordOutcome?.(outcome),
   };
-  const reloadPolicies = async (): Promise<void> => {
+  const reloadPolicies = async (by: string): Promise<void> => {
     engine = await resolveDecisionEngine({ spec, clock, ids, logger, policies: options.policies ?? 'topology' });
     logger.info({ policies: spec.policies }, 'policies reloaded');
+    await store.audit?.append({ kind: 'policy', actor: by, subject: spec.agentId, data: { reloaded: spec.policies ?? [], mode: options.policies ?? 'topology' } });
   };
 
   const bus = await connectNatsBus({ servers: options.nats, identity: { keyPair, credential }, trustStore, clock, logger: logger.child({ module: 'bus' }) });
@@ -224,13 +226,16 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
       ...(options.samplingMs ? { monitoring: { samplingPeriodMs: options.samplingMs } } : {}),
       ...(options.coordination ? { coordination: options.coordination } : {}),
       onControl: async (command) => {
-        if (command.command === 'update') await reloadPolicies();
+        if (command.command === 'update') await reloadPolicies(command.from);
         if (command.command === 'terminate') void running.stop(`terminated by ${command.from}: ${command.reason}`);
       },
     };
     if (spec.level === 'domain') {
-      trustManager = await createTrustManager({ clock, self: spec.agentId, logger, kv, keyPrefix: 'trust/' });
-      agent = await createDomainAgent({ ...base, trustManager });
+      // The domain root is not held by an agent process: a revocation is recorded as needing it.
+      let domainAgent: DomainAgent | undefined;
+      trustManager = await createTrustManager({ clock, self: spec.agentId, logger, kv, keyPrefix: 'trust/', onRevoke: (id, e) => domainAgent?.revoke(id, e) });
+      domainAgent = await createDomainAgent({ ...base, trustManager });
+      agent = domainAgent;
     } else {
       agent = await createAgent(base);
     }
@@ -257,6 +262,8 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
       clock,
       logger,
       ...(registry ? { metrics: registry } : {}),
+      // Operator requests that change something are audited (and refused if the record cannot be written).
+      ...(store.audit ? { audit: (e: Parameters<AuditLog['append']>[0]) => store.audit!.append(e) } : {}),
     });
     httpAddress = await app.listen({ port: options.httpPort, host: options.httpHost ?? '127.0.0.1' });
     logger.info({ httpAddress }, 'HTTP API listening');
