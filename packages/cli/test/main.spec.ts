@@ -35,4 +35,16 @@ describe('cli: main', () => {
     assert.equal(r.code, 1);
     assert.match(r.err, /error CORE_ERR_INVALID_INPUT: unknown bench suite/);
   });
+
+  it('bench --quick runs the named suites and prints one JSON document', async () => {
+    const r = await run('bench', '--quick', '--only', 'policy,trust');
+    assert.equal(r.code, 0, r.err);
+    const report = JSON.parse(r.out) as { quick: boolean; results: Record<string, Record<string, unknown>> };
+    assert.equal(report.quick, true);
+    assert.deepEqual(Object.keys(report.results), ['policy', 'trust']);
+    for (const [name, result] of Object.entries(report.results)) {
+      assert.equal(result.error, undefined, `${name} failed: ${String(result.error)}`);
+      assert.ok(Object.keys(result).length > 0, `${name} reported figures`);
+    }
+  });
 });
