@@ -92,6 +92,8 @@ export async function createDomainAgent(options: DomainAgentOptions): Promise<Do
       agent.loop.pushEvent({ type: 'management', id: `${kind}-${agentId}-${clock.now()}`, at: clock.now(), source: spec.agentId, target: agentId, severity: 0.6, kind, details });
       trustManager?.record({ subject: agentId, attribute: 'ssla', positive: kind === 'loop_back' ? 0.5 : 0, negative: kind === 'loop_missing' ? 1 : 0, source: spec.agentId, at: clock.now(), reason: kind });
     },
+    // A quarantined agent's loop that restarts (reports `instantiated`) stays out of service.
+    ...(trustManager ? { mayActivate: (agentId: string) => !trustManager.actions(agentId).includes('quarantine') } : {}),
     ...(options.supervisor ?? {}),
   });
   // Bus rejections (weighted by reason, capped per minute) and signed peer ratings feed the manager.

@@ -27,6 +27,8 @@ export interface SupervisorOptions {
   autoActivate?: boolean;
   /** Told when a loop goes missing or comes back. */
   onLoopEvent?: (kind: 'loop_missing' | 'loop_back', agentId: string, details: Record<string, unknown>) => void;
+  /** Whether a loop may be (re)activated automatically (e.g. not while its agent is quarantined). Default: always. */
+  mayActivate?: (agentId: string) => boolean;
 }
 
 export interface SupervisedLoop {
@@ -117,6 +119,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
 
   const activate = (agentId: string, reason: string): void => {
     if (!autoActivate || activating.has(agentId) || stopped) return;
+    if (options.mayActivate && !options.mayActivate(agentId)) {
+      record('activation_withheld', { agentId, reason });
+      return;
+    }
     activating.add(agentId);
     command(agentId, 'activate', reason)
       .catch((error: unknown) => logger.warn({ err: error, agentId }, 'activation not acknowledged yet'))

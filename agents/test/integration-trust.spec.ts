@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { SimulatedClock, seededRng } from '@sliceguard/core';
+import { loopSubject, SimulatedClock, seededRng } from '@sliceguard/core';
 import type { RejectReason } from '@sliceguard/core';
 import { createLocalNetwork } from '@sliceguard/bus';
 import { examplePath, loadTopology } from '@sliceguard/topology';
@@ -46,6 +46,26 @@ describe('integration: trust manager wired into the domain agent (in process)', 
     const after = trust.snapshot('mno:gnb-3');
     assert.equal(after.raters, before.raters + 1, 'one more rater');
     assert.ok(after.indirect < before.indirect, `indirect trust fell (${before.indirect} → ${after.indirect})`);
+  });
+
+  it('a quarantined loop that restarts is not re-activated by the security orchestrator', async () => {
+    const trust = topo.resources.get('mno')!.trust!;
+    const victim = 'mno:gnb-3';
+    for (let i = 0; i < 40 && !trust.actions(victim).includes('quarantine'); i++) {
+      trust.record({ subject: victim, attribute: 'message_validity', positive: 0, negative: 1, source: 'test', at: clock.now(), reason: 'bad messages' });
+      await settle(1);
+    }
+    await run(clock, 3_000, 250);
+    assert.ok(trust.actions(victim).includes('quarantine') && !trust.actions(victim).includes('revoke'), `quarantined, not revoked (${trust.actions(victim).join(',')})`);
+    const agent = topo.agent(victim)!;
+    assert.equal(agent.loop.state, 'inactive');
+    // The loop announces a restart, as a restarted process does: the orchestrator withholds activation.
+    const spec = agent.spec;
+    await topo.buses.get(victim)!.publishJson(loopSubject('nf', spec.placement, 'status'), { v: 1, kind: 'status', from: victim, level: 'nf', state: 'instantiated', heartbeat: false, at: clock.now() });
+    await run(clock, 3_000, 250);
+    assert.equal(agent.loop.state, 'inactive', 'not re-activated while quarantined');
+    const withheld = await topo.domains.get('mno')!.knowledge.query('coordination');
+    assert.ok(JSON.stringify(withheld).includes('activation_withheld'), 'the withheld activation is recorded');
   });
 
   it('quarantine deactivates the loop over the bus; revocation publishes a signed list that every bus applies', async () => {
