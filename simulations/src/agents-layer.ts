@@ -1,7 +1,7 @@
-import { type Agent, type Collector, type InProcessTopology, startTopologyInProcess } from '@sliceguard/agents';
+import type { Agent, Collector } from '@sliceguard/agents';
 import { createLstmDetector, createStatisticalDetector, type LstmAutoencoder, trainLstmAutoencoder } from '@sliceguard/analytics';
 import { type AgentLevel, type Bus, emptyRejectCounts, loopSubject, type Sample, type StreamingDetector, systemSubject, type Verdict } from '@sliceguard/core';
-import { connectNatsBus, createLocalNetwork, localBus, type NatsBus } from '@sliceguard/bus';
+import { connectNatsBus, createLocalNetwork, localBus, type NatsBus, publishRevocations, subscribeRevocations } from '@sliceguard/bus';
 import { TrustStore } from '@sliceguard/identity';
 import type { AgentSpec } from '@sliceguard/topology';
 import { type CapacityView, filterGate, manoCapacity, type TrafficGate } from './control.js';
@@ -10,7 +10,7 @@ import { recordManoEvents, type SecurityLayer, type SecurityLayerContext, type S
 import type { Recorder } from './recorder.js';
 import type { MetricFeed } from './world.js';
 import { type FederationRig, startFederation } from './fl-layer.js';
-import { startTopologyOverBuses } from './bus-topology.js';
+import { type BusTopology, startTopologyOverBuses } from './bus-topology.js';
 import { type CoordinationLedger, coordinationLedger } from './ledger.js';
 
 export interface AgentsLayerOptions {
@@ -159,38 +159,25 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       nats!.buses.push(bus);
       return bus;
     };
-    const startSim = async (): Promise<InProcessTopology> => {
-      if (nats) {
-        return startTopologyOverBuses({
-          topology: ctx.topology,
-          busFactory: (_spec, identity, trustStore) => natsBus(identity, trustStore),
-          clock: engine.clock,
-          rng: ctx.rng,
-          logger: ctx.logger,
-          policies: options.policies ?? 'topology',
-          ...(ctx.autoscaler ? {} : { mano: { autoscaler: false as const } }),
-          monitoring: { samplingPeriodMs: ctx.samplingPeriodMs },
-          nfAnalytics: { maxIndicators: 32 },
-          collectorFactory: (spec) => feedCollector(ctx.feed, spec.nf!.id),
-          detectorFactory,
-        });
-      }
-      return startTopologyInProcess({
-      topology: ctx.topology,
-      network,
-      clock: engine.clock,
-      rng: ctx.rng,
-      logger: ctx.logger,
-      policies: options.policies ?? 'topology',
-      ...(ctx.autoscaler ? {} : { mano: { autoscaler: false as const } }),
-      monitoring: { samplingPeriodMs: ctx.samplingPeriodMs },
-      // the flow probe exports up to 25 top flows per statistic: let an anomaly name them all
-      nfAnalytics: { maxIndicators: 32 },
-      collectorFactory: (spec) => feedCollector(ctx.feed, spec.nf!.id),
-      detectorFactory,
-    });
-    };
-    let sim: InProcessTopology;
+    // one builder for both transports (the agents package's per-agent factories, as
+    // startTopologyInProcess uses them), so that a fault can restart a single agent
+    const startSim = (): Promise<BusTopology> =>
+      startTopologyOverBuses({
+        topology: ctx.topology,
+        busFactory: (spec, identity, trustStore) =>
+          nats ? natsBus(identity, trustStore) : Promise.resolve(localBus({ network, identity, trustStore, clock: engine.clock, logger: ctx.logger.child({ bus: spec.agentId }) })),
+        clock: engine.clock,
+        rng: ctx.rng,
+        logger: ctx.logger,
+        policies: options.policies ?? 'topology',
+        ...(ctx.autoscaler ? {} : { mano: { autoscaler: false as const } }),
+        monitoring: { samplingPeriodMs: ctx.samplingPeriodMs },
+        // the flow probe exports up to 25 top flows per statistic: let an anomaly name them all
+        nfAnalytics: { maxIndicators: 32 },
+        collectorFactory: (spec) => feedCollector(ctx.feed, spec.nf!.id),
+        detectorFactory,
+      });
+    let sim: BusTopology;
     try {
       sim = await startSim();
     } catch (error) {
@@ -237,6 +224,16 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
     const observer: Bus = nats ? await natsBus(observerIdentity, trustStore) : localBus({ network, identity: observerIdentity, trustStore, clock: engine.clock });
     // every escalation, delegation and outcome as its sender and its addressee saw it
     const ledger: CoordinationLedger = coordinationLedger(sim.agents.values(), engine.clock);
+    // the observer applies the domain roots' revocation lists like every agent
+    const observerRevocations = subscribeRevocations(observer, trustStore, { domains: [...sim.resources.keys()] });
+    /** Messages signed with a stolen credential, as the observer judged them. */
+    const stolen = new Map<string, { credentialId: string; forged: number; forgedAfter: number; revokedAt?: number; deliveredAfter: number; rejectedRevoked: number }>();
+    detach.push(
+      observer.onReject((reason, info) => {
+        const s = info.sender ? stolen.get(info.sender) : undefined;
+        if (s && reason === 'revoked') s.rejectedRevoked++;
+      }),
+    );
     // bus rejections (forged, out-of-scope, replayed messages) become message-validity evidence, and
     // trust transitions (quarantine, revoke…) are recorded as the domain's actions
     for (const r of sim.resources.values()) {
@@ -265,6 +262,9 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       } catch {
         return;
       }
+      const s = stolen.get(msg.sender.agentId);
+      // the same agent id may hold other credentials (its FL client's): count the stolen one only
+      if (s?.revokedAt !== undefined && msg.sender.credentialId === s.credentialId && engine.now() > s.revokedAt) s.deliveredAfter++;
       const kind = payload?.kind ? CHANNEL_KIND[payload.kind] : undefined;
       if (!kind || kind === 'control') return;
       recorder.onMessage({ at: engine.now(), kind, from: msg.sender.agentId, ...(payload.to ? { to: payload.to } : {}), subject: msg.subject });
@@ -324,6 +324,82 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       );
       return `${agentId} turned rogue: every ${everyMs / 1000} s forged delegations to ${siblings.length} sibling(s) and bad-mouthing ratings, on-off every ${periodMs / 1000} s`;
     };
+    /**
+     * An attacker holding an agent's private key and credential publishes in its name (in scope, so
+     * every verifier accepts it): forged escalations of a fake signaling surge to the parent loop,
+     * every `everyMs`. After `revokeAfterMs` the domain root revokes the credential and publishes the
+     * signed revocation list (publishRevocations); from then on every message signed with it — the
+     * thief's and the victim agent's own, until it is re-keyed — is rejected as `revoked` and counted.
+     */
+    const stealKey = async (agentId: string, params: Record<string, unknown>): Promise<string> => {
+      const bus = sim.buses.get(agentId);
+      const spec = sim.specs.find((x) => x.agentId === agentId);
+      if (!bus || !spec || !spec.parentId) throw new SimulationRunError(`no agent ${agentId} with a parent loop whose key could be stolen`);
+      const res = sim.resources.get(spec.domain);
+      const rootBus = [...sim.agents.values()].find((a) => a.level === 'domain' && a.spec.domain === spec.domain);
+      if (!res || !rootBus) throw new SimulationRunError(`no domain root for ${spec.domain}`);
+      // the thief signs exactly what the victim's key signs: same key, same credential
+      const credentialId = bus.self.credentialId;
+      const s = { credentialId, forged: 0, forgedAfter: 0, deliveredAfter: 0, rejectedRevoked: 0 } as { credentialId: string; forged: number; forgedAfter: number; revokedAt?: number; deliveredAfter: number; rejectedRevoked: number };
+      stolen.set(agentId, s);
+      const everyMs = Number(params.everyMs ?? 2000);
+      const revokeAfterMs = Number(params.revokeAfterMs ?? 60_000);
+      const forgeForMs = Number(params.forgeForMs ?? 2 * revokeAfterMs);
+      const started = engine.now();
+      const subject = loopSubject(spec.level as AgentLevel, spec.placement, 'escalate');
+      const forge = engine.every(everyMs, () => {
+        if (engine.now() - started > forgeForMs) return;
+        s.forged++;
+        if (s.revokedAt !== undefined) s.forgedAfter++;
+        const id = `stolen-${s.forged}`;
+        const at = engine.now();
+        void bus
+          .publishJson(subject, {
+            v: 1,
+            kind: 'escalation',
+            id,
+            correlationId: id,
+            from: agentId,
+            to: spec.parentId,
+            escalationKind: 'signaling_surge',
+            reason: 'forged with a stolen key',
+            event: {
+              id,
+              type: 'anomaly',
+              level: spec.level,
+              at,
+              source: agentId,
+              target: spec.nf?.id ?? agentId,
+              severity: 0.95,
+              evidence: { detector: 'forged', score: 9, threshold: 1, contributors: [{ metric: 'signaling_msgs_per_s', share: 1 }], window: { start: at - everyMs, end: at } },
+            },
+            attempt: 1,
+            at,
+          })
+          .catch(() => {});
+      });
+      timers.push(forge);
+      const revokeTimer = engine.clock.setTimeout(() => {
+          const list = res.authority.revoke([credentialId]);
+          s.revokedAt = engine.now();
+          void publishRevocations(sim.buses.get(rootBus.id)!, list).catch((error: unknown) => recorder.note(`stolen-key: publishing the revocation list failed: ${(error as Error).message}`));
+          recorder.note(`stolen-key: ${spec.domain} root revoked credential ${credentialId} of ${agentId} at ${recorder.t(s.revokedAt)} s (revocation list seq ${list.seq})`);
+      }, revokeAfterMs);
+      timers.push({ cancel: () => engine.clock.clearTimeout(revokeTimer) });
+      return `attacker publishes forged escalations with ${agentId}'s key every ${everyMs / 1000} s; the root revokes it after ${revokeAfterMs / 1000} s`;
+    };
+    const reportStolen = () => {
+      let revokedEverywhere = 0;
+      for (const b of sim.buses.values()) revokedEverywhere += b.stats().rejected.revoked ?? 0;
+      for (const [agentId, s] of stolen) {
+        recorder.onFault(
+          'stolen-key',
+          agentId,
+          engine.now(),
+          `result: forged=${s.forged} forgedAfterRevocation=${s.forgedAfter} deliveredAfterRevocation=${s.deliveredAfter} rejectedRevokedByObserver=${s.rejectedRevoked} rejectedRevokedByAgents=${revokedEverywhere} revoked=${s.revokedAt !== undefined}`,
+        );
+      }
+    };
     let lastTrust = Number.NEGATIVE_INFINITY;
     const trustEvery = options.trustEveryMs ?? 30_000;
     const layer: SecurityLayer = {
@@ -363,6 +439,14 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
           return `${agent.id} stopped without notice`;
         },
         'rogue-agent': async (fault) => rogue(fault.target, fault.params ?? {}),
+        'agent-restart': async (fault) => {
+          const t0 = engine.now();
+          const agent = await sim.restart(fault.target);
+          detach.push(watchLoop(agent, recorder));
+          ledger.watch(agent);
+          return `${agent.id} stopped and started again at ${recorder.t(t0)} s (same identity, knowledge kept); its loop announces itself and the domain agent reactivates it`;
+        },
+        'stolen-key': async (fault) => stealKey(fault.target, fault.params ?? {}),
         'broker-crash': async (fault) => {
           if (!nats?.cluster) throw new SimulationRunError(`broker-crash needs the scenario's own nats-server cluster (brokers: 'nats-cluster'), not ${nats ? 'a given server' : 'the LocalBus'}`);
           // the node most agents are connected to (never the observer's: it keeps counting)
@@ -397,6 +481,8 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
         }
         recorder.busStats = { sent, delivered, rejected: Object.fromEntries(Object.entries(rejected).filter(([, n]) => n > 0)) };
         ledger.report(recorder);
+        reportStolen();
+        observerRevocations.unsubscribe();
         await observer.close();
         await sim.stop();
         await nats?.cluster?.stop();

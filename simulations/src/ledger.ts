@@ -22,6 +22,8 @@ export interface LedgerCounts {
 }
 
 export interface CoordinationLedger {
+  /** Also counts this agent's notices (a restarted agent). */
+  watch(agent: Agent): void;
   counts(): LedgerCounts;
   /** Writes the counts (and one `lost message: …` note per lost message) to the recorder and detaches. */
   report(recorder: Recorder): LedgerCounts;
@@ -50,7 +52,7 @@ export function coordinationLedger(agents: Iterable<Agent>, clock: Clock, graceM
     }
     sent.set(key, { kind, id: m.id, correlationId: m.correlationId, from: m.from, to: m.to, at: clock.now(), ...(m.deadline !== undefined ? { deadline: m.deadline } : {}), attempts: 1 });
   };
-  for (const agent of agents) {
+  const watch = (agent: Agent) => {
     detach.push(
       agent.coordinator.on((n: CoordinationNotice) => {
         if (n.type === 'escalation_sent') onSent('escalation', n.message);
@@ -60,7 +62,8 @@ export function coordinationLedger(agents: Iterable<Agent>, clock: Clock, graceM
         else if (n.type === 'delegation_answered') answered.add(n.message.delegationId);
       }),
     );
-  }
+  };
+  for (const agent of agents) watch(agent);
   const counts = (): LedgerCounts => {
     const cutoff = clock.now() - graceMs;
     const c: LedgerCounts = { escalations: { sent: 0, received: 0 }, delegations: { sent: 0, received: 0, answered: 0 }, retries, lost: [] };
@@ -82,6 +85,7 @@ export function coordinationLedger(agents: Iterable<Agent>, clock: Clock, graceM
     return c;
   };
   return {
+    watch,
     counts,
     report(recorder) {
       for (const d of detach) d();

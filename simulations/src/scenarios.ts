@@ -52,6 +52,19 @@ function check(name: string, pass: boolean, detail: string): Check {
   return { name, pass, detail };
 }
 
+/** After an agent-restart fault, the restarted loop escalates again (it resumed its work). */
+function restartResumed(r: Omit<SimulationReport, 'checks'>): Check {
+  const restart = r.faults.find((x) => x.kind === 'agent-restart');
+  if (!restart) return check('restarted agent resumed its loop', false, 'no agent-restart fault applied');
+  const after = r.messages.filter((m) => m.from === restart.target && m.kind === 'escalate' && m.t > restart.t);
+  const lost = r.notes.filter((n) => n.startsWith('lost message'));
+  return check(
+    'restarted agent resumed its loop',
+    restart.detail?.includes('started again') === true && after.length > 0 && lost.length === 0,
+    `${restart.target} restarted at ${restart.t}s; ${after.length} escalation(s) from it afterwards; ${lost.length} message(s) lost`,
+  );
+}
+
 /** Checks shared by attack scenarios. */
 function detectedAll(f: Figures): Check {
   const missed = f.windows.filter((w) => w.cls === 'attack' && !w.detected).map((w) => w.id);
@@ -127,9 +140,12 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
         startMs: T + MIN,
         durationMs: short ? 3 * MIN : 6 * MIN,
       });
+      const ran = topology.domains[0].slices.flatMap((s) => s.subslices).find((ss) => ss.kind === 'ran');
       return {
         generators: [ranUsers(engine.fork('subscribers'), { targets: gnbs }), storm.generator],
         windows: [storm.window],
+        // the RAN sub-slice agent restarts mid-incident: its loop must resume correlating and escalating
+        faults: ran ? [{ atMs: T + MIN + 45_000, kind: 'agent-restart', target: `${topology.domains[0].id}:${ran.id}` }] : [],
         durationMs: T + (short ? 5 : 12) * MIN,
         trainingMs: T,
       };
@@ -141,6 +157,7 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
         check('AMF/SMF scaled out by the loops', scaled.some((a) => /amf|smf/.test(a.target)), scaled.map((a) => `${a.target} by ${a.requestedBy}`).join(', ') || 'none'),
         check('delegation observed (slice → CN sub-slice)', (f.messages.byKind.delegate ?? 0) > 0, `${f.messages.byKind.delegate ?? 0} delegate message(s)`),
         noBenignMitigation(f),
+        restartResumed(r),
       ];
     },
   },
@@ -252,6 +269,8 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
         faults: [
           { atMs: T + MIN, kind: 'rogue-agent', target: `${topology.domains[0].id}:${gnbs[2]}`, params: { behaviour: ['forge', 'bad-mouth', 'on-off'] } },
           { atMs: T + MIN, kind: 'fl-poisoning', target: gnbs[2], params: { mode: 'scale', factor: 50 } },
+          // another gNB's key is stolen; the domain root revokes its credential a minute later
+          { atMs: T + 2 * MIN, kind: 'stolen-key', target: `${topology.domains[0].id}:${gnbs[1]}`, params: { everyMs: 2000, revokeAfterMs: MIN } },
         ],
         durationMs: T + (short ? 12 : 20) * MIN,
         trainingMs: T,
@@ -261,7 +280,16 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
       const rogue = r.faults.find((x) => x.kind === 'rogue-agent')?.target;
       const quarantined = r.actions.some((a) => a.status === 'succeeded' && (a.type === 'quarantine' || a.type === 'revoke') && a.target === rogue);
       const last = rogue ? r.trust.filter((t) => t.agentId === rogue).at(-1)?.score : undefined;
-      return [check('rogue agent quarantined', quarantined, `trust of ${rogue ?? '?'} at the end: ${last ?? '–'}`)];
+      const stolen = r.faults.find((x) => x.kind === 'stolen-key' && x.detail?.startsWith('result:'));
+      const n = (k: string) => Number(new RegExp(`${k}=(\\d+)`).exec(stolen?.detail ?? '')?.[1] ?? Number.NaN);
+      return [
+        check('rogue agent quarantined', quarantined, `trust of ${rogue ?? '?'} at the end: ${last ?? '–'}`),
+        check(
+          'stolen key revoked: every later message with it rejected as revoked',
+          stolen !== undefined && /revoked=true/.test(stolen.detail ?? '') && n('forgedAfterRevocation') > 0 && n('deliveredAfterRevocation') === 0 && n('rejectedRevokedByObserver') >= n('forgedAfterRevocation'),
+          stolen?.detail ?? 'no stolen-key result',
+        ),
+      ];
     },
   },
   {

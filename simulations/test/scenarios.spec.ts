@@ -34,6 +34,45 @@ describe('simulations: scenarios with the agents (short mode)', function () {
     assert.equal(report.figures.detection.attacksDetected, 1);
     assert.ok(report.figures.messages.byKind.delegate > 0, 'delegation observed');
     assert.ok(report.actions.some((a) => a.type === 'scale_out' && a.status === 'succeeded' && /amf|smf/.test(a.target) && !a.requestedBy.startsWith('mano:')));
+    // agent-restart: the RAN sub-slice agent is stopped and started mid-incident; its loop resumes
+    const restart = report.faults.find((x) => x.kind === 'agent-restart');
+    assert.match(restart?.detail ?? '', /started again/);
+    assert.ok(report.messages.some((m) => m.from === restart!.target && m.kind === 'escalate' && m.t > restart!.t), 'the restarted loop escalates again');
+    assert.equal(report.notes.filter((n) => n.startsWith('lost message')).length, 0, report.notes.join('\n'));
+    assert.ok(report.checks.every((c) => c.pass), JSON.stringify(report.checks));
+  });
+
+  it('progressive-dos: coarse anomaly, per-flow statistics, the volumetric flood blocked; the flash crowd before it dismissed', async () => {
+    const { report } = await runScenario('progressive-dos', { seed: 1, short: true, security: loops() });
+    assert.ok(report.checks.every((c) => c.pass), JSON.stringify(report.checks));
+    assert.ok(report.actions.some((a) => a.type === 'notify' && a.policyId === 'vcdn-nf-dismiss-flash-crowd'), 'a fortuitous event was dismissed');
+    assert.ok(report.actions.some((a) => a.type === 'reconfigure_monitoring' && a.mode === 'aggregate'), 'monitoring went back to aggregate');
+    assert.equal(report.figures.benignMitigations, 0);
+  });
+
+  it('multi-domain: both attacks detected, indicators shared between domains, no benign mitigation', async () => {
+    const { report } = await runScenario('multi-domain', { seed: 1, short: true, security: loops() });
+    assert.ok(report.checks.every((c) => c.pass), JSON.stringify(report.checks));
+  });
+});
+
+describe('simulations: broker failover over a real nats-server cluster (short mode)', function () {
+  this.timeout(120_000);
+
+  it('a broker killed mid-storm: the clients fail over, no escalation, delegation or outcome is lost, the storm is still mitigated', async () => {
+    const { report } = await runScenario('broker-failover', { seed: 1, short: true, security: loops() });
+    const crash = report.faults.find((x) => x.kind === 'broker-crash');
+    assert.match(crash?.detail ?? '', /^killed nats-server .* with [1-9]\d* agent connection/);
+    const ledger = report.notes.find((n) => n.startsWith('coordination ledger'));
+    const m = /escalations (\d+) sent \/ (\d+) received; delegations (\d+) sent \/ (\d+) received \/ (\d+) outcomes back; \d+ retried copies; (\d+) lost/.exec(ledger ?? '');
+    assert.ok(m, ledger);
+    const [, escSent, escRecv, delSent, delRecv, outcomes, lost] = m.map(Number);
+    assert.ok(escSent > 0 && delSent > 0, ledger);
+    assert.equal(escRecv, escSent);
+    assert.equal(delRecv, delSent);
+    assert.equal(outcomes, delSent);
+    assert.equal(lost, 0);
+    assert.ok(report.checks.every((c) => c.pass), JSON.stringify(report.checks));
   });
 });
 
@@ -58,5 +97,12 @@ describe('simulations: federated learning and trust scenarios (short mode)', fun
     const innocent = report.trust.filter((t) => t.agentId === 'mno:gnb-1').at(-1)?.score ?? 0;
     const rogue = report.trust.filter((t) => t.agentId === 'mno:gnb-3').at(-1)?.score ?? 1;
     assert.ok(rogue < 0.2 && innocent > rogue, `rogue ${rogue}, innocent ${innocent}`);
+    // stolen-key: gnb-2's key is used by an attacker; after the root's revocation, nothing signed with it gets through
+    const stolen = report.faults.find((x) => x.kind === 'stolen-key' && x.detail?.startsWith('result:'));
+    const n = (k: string) => Number(new RegExp(`${k}=(\\d+)`).exec(stolen?.detail ?? '')?.[1]);
+    assert.ok(n('forgedAfterRevocation') > 0, stolen?.detail);
+    assert.equal(n('deliveredAfterRevocation'), 0, stolen?.detail);
+    assert.ok(n('rejectedRevokedByObserver') >= n('forgedAfterRevocation'), stolen?.detail);
+    assert.ok((report.figures.messages.rejected.revoked ?? 0) > 0, JSON.stringify(report.figures.messages));
   });
 });
