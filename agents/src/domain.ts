@@ -2,7 +2,7 @@ import type { SecurityEvent } from '@sliceguard/core';
 import { idGenerator, seededRng, silentLogger } from '@sliceguard/core';
 import type { SslaManager } from '@sliceguard/policy';
 import { createSslaManager } from '@sliceguard/policy';
-import type { DomainAuthority } from '@sliceguard/identity';
+import type { RevocationList } from '@sliceguard/identity';
 import { publishRevocations } from '@sliceguard/bus';
 import type { TrustManager, TrustTransitionEvent } from '@sliceguard/trust';
 import type { Agent, AgentOptions } from './agent.js';
@@ -22,7 +22,8 @@ export interface DomainAgentOptions extends AgentOptions {
    * Omitted: the revocation is recorded as needing the root (an operator runs it).
    */
   revocation?: {
-    authority: DomainAuthority;
+    /** Signs the next cumulative revocation list (a DomainAuthority, or a root key with a persisted sequence). */
+    authority: { revoke(credentialIds: string[]): RevocationList | Promise<RevocationList> };
     /** Agent id → credential id of the credentials issued to it. */
     credentialOf: (agentId: string) => string | undefined;
   };
@@ -118,12 +119,12 @@ export async function createDomainAgent(options: DomainAgentOptions): Promise<Do
     const credentialId = r?.credentialOf(agentId);
     if (!r || !credentialId) {
       // Revocation is final for the trust manager; without the root it cannot be published here.
-      await agent.knowledge.record('decision', { what: 'revocation_needs_root', agentId, score: event.score, reason: event.reason, credentialId: credentialId ?? null }, clock.now());
-      logger.warn({ agentId, score: event.score }, 'trust: revocation needs the domain root (run `sliceguard credential revoke`)');
+      await agent.knowledge.record('decision', { what: r ? 'revocation_without_credential' : 'revocation_needs_root', agentId, score: event.score, reason: event.reason, credentialId: credentialId ?? null }, clock.now());
+      logger.warn({ agentId, score: event.score }, r ? 'trust: no credential found for the agent to revoke' : 'trust: revocation needs the domain root (run `sliceguard credential revoke`)');
       return;
     }
     revoked.add(credentialId);
-    await publishRevocations(options.bus, r.authority.revoke([...revoked]));
+    await publishRevocations(options.bus, await r.authority.revoke([...revoked]));
     await agent.knowledge.record('decision', { what: 'credential_revoked', agentId, credentialId, score: event.score, reason: event.reason }, clock.now());
   };
   const baseStart = agent.start.bind(agent);

@@ -1,13 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Actuator, DecisionEngine, Logger, StreamingDetector } from '@sliceguard/core';
+import type { Actuator, Clock, DecisionEngine, KeyValueStore, Logger, StreamingDetector } from '@sliceguard/core';
 import { createLogger, idGenerator, seededRng, systemClock } from '@sliceguard/core';
 import { createStatisticalDetector } from '@sliceguard/analytics';
 import { connectNatsBus, subscribeRevocations } from '@sliceguard/bus';
 import type { NatsBus } from '@sliceguard/bus';
 import { createSimulatedMano, createTrafficFilter, webhookActuator } from '@sliceguard/enforcement';
 import type { KeyPair } from '@sliceguard/identity';
-import { readCredentialFile, readKeyFile, sign, TrustStore, verify } from '@sliceguard/identity';
+import { readCredentialFile, readKeyFile, sign, signRevocationList, TrustStore, verify } from '@sliceguard/identity';
 import { buildAgentApp, createPromRegistry, credentialOperators } from '@sliceguard/api';
 import { createLoopMetrics } from '@sliceguard/mape';
 import { openStore } from '@sliceguard/store';
@@ -25,7 +25,7 @@ import { prometheusCollector } from './collectors/prometheus.js';
 import type { CoordinationOptions } from './coordination/coordinator.js';
 import { resolveDecisionEngine } from './decision/resolve.js';
 import { createDomainAgent } from './domain.js';
-import type { DomainAgent } from './domain.js';
+import type { DomainAgent, DomainAgentOptions } from './domain.js';
 import { AgentConfigError, UnknownAgentError } from './errors.js';
 import { attachDurability } from './persistence.js';
 import type { Durability } from './persistence.js';
@@ -57,6 +57,14 @@ export interface AgentProcessOptions {
   httpPort?: number;
   /** Default 127.0.0.1. */
   httpHost?: string;
+  /**
+   * Domain agent only: the domain root key file. With it, trust revocations are signed and published
+   * on the bus (the list's sequence and ids persist in the agent's store); without it they are
+   * recorded as needing the root.
+   */
+  rootKeyFile?: string;
+  /** With `rootKeyFile`: where the other agents' credential files are (`*.cred` or `<agent>/agent.cred`, as `sliceguard up` lays them out). */
+  credentialsDir?: string;
   logger?: Logger;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -130,6 +138,46 @@ function localActuators(
       : {}),
   });
   return [mano, filter];
+}
+
+/** Revocation lists signed with the domain root key; the sequence and the revoked ids persist under `revocations/`. */
+function rootRevocation(domain: string, rootKeyFile: string, credentialsDir: string, kv: KeyValueStore, clock: Clock): NonNullable<DomainAgentOptions['revocation']> {
+  const root = readKeyFile(rootKeyFile);
+  const key = 'revocations/state';
+  const credentialOf = (agentId: string): string | undefined => {
+    const files: string[] = [];
+    for (const entry of readdirSync(credentialsDir, { withFileTypes: true })) {
+      if (entry.isFile() && entry.name.endsWith('.cred')) files.push(join(credentialsDir, entry.name));
+      else if (entry.isDirectory() && existsSync(join(credentialsDir, entry.name, 'agent.cred'))) files.push(join(credentialsDir, entry.name, 'agent.cred'));
+    }
+    for (const f of files) {
+      try {
+        const c = readCredentialFile(f);
+        if (c.claims.agentId === agentId) return c.id;
+      } catch {
+        // not a credential of ours: skip it
+      }
+    }
+    return undefined;
+  };
+  let state: Promise<{ seq: number; revoked: string[] }> = kv.get(key).then((v) => (v ? (JSON.parse(new TextDecoder().decode(v)) as { seq: number; revoked: string[] }) : { seq: 0, revoked: [] }));
+  return {
+    credentialOf,
+    authority: {
+      revoke(ids: string[]) {
+        // DomainAuthority.revoke is synchronous; the persisted state is chained so lists stay ordered.
+        const prev = state;
+        const next = prev.then(async (s) => {
+          const revoked = [...new Set([...s.revoked, ...ids])];
+          const n = { seq: s.seq + 1, revoked };
+          await kv.put(key, new TextEncoder().encode(JSON.stringify(n)));
+          return n;
+        });
+        state = next.catch(() => prev); // a failed write does not block later lists
+        return next.then((n) => signRevocationList(root, domain, n.seq, n.revoked, clock.now()));
+      },
+    },
+  };
 }
 
 /**
@@ -231,10 +279,11 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
       },
     };
     if (spec.level === 'domain') {
-      // The domain root is not held by an agent process: a revocation is recorded as needing it.
+      // Without the domain root (`rootKeyFile`) a revocation is recorded as needing it.
       let domainAgent: DomainAgent | undefined;
       trustManager = await createTrustManager({ clock, self: spec.agentId, logger, kv, keyPrefix: 'trust/', onRevoke: (id, e) => domainAgent?.revoke(id, e) });
-      domainAgent = await createDomainAgent({ ...base, trustManager });
+      const revocation = options.rootKeyFile ? rootRevocation(spec.domain, options.rootKeyFile, options.credentialsDir ?? dirname(options.credentialFile), kv, clock) : undefined;
+      domainAgent = await createDomainAgent({ ...base, trustManager, ...(revocation ? { revocation } : {}) });
       agent = domainAgent;
     } else {
       agent = await createAgent(base);
