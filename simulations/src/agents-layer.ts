@@ -334,7 +334,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
     const stealKey = async (agentId: string, params: Record<string, unknown>): Promise<string> => {
       const bus = sim.buses.get(agentId);
       const spec = sim.specs.find((x) => x.agentId === agentId);
-      if (!bus || !spec || !spec.parentId) throw new SimulationRunError(`no agent ${agentId} with a parent loop whose key could be stolen`);
+      if (!bus || !spec?.parentId) throw new SimulationRunError(`no agent ${agentId} with a parent loop whose key could be stolen`);
       const res = sim.resources.get(spec.domain);
       const rootBus = [...sim.agents.values()].find((a) => a.level === 'domain' && a.spec.domain === spec.domain);
       if (!res || !rootBus) throw new SimulationRunError(`no domain root for ${spec.domain}`);
@@ -441,6 +441,9 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
         'rogue-agent': async (fault) => rogue(fault.target, fault.params ?? {}),
         'agent-restart': async (fault) => {
           const t0 = engine.now();
+          // its old connection closes: the brokers' settle no longer waits for it
+          const oldBus = sim.buses.get(fault.target);
+          if (nats) nats.buses = nats.buses.filter((b) => b !== oldBus);
           const agent = await sim.restart(fault.target);
           detach.push(watchLoop(agent, recorder));
           ledger.watch(agent);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startNatsServer } from '@sliceguard/test-utils';
 import { main } from '../src/main.js';
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -44,5 +45,23 @@ describe('cli: simulate', () => {
     const s = await run('simulate', 'flash-crowd', '--seed', 'abc');
     assert.equal(s.code, 1);
     assert.match(s.err, /--seed/);
+    const n = await run('simulate', 'flash-crowd', '--nats', 'http://x', '--quiet');
+    assert.equal(n.code, 1);
+    assert.match(n.err, /--nats: "http:\/\/x" is not a NATS URL/);
+  });
+
+  it('--nats runs the agents over a real nats-server', async function () {
+    this.timeout(120_000);
+    const server = await startNatsServer();
+    try {
+      const r = await run('simulate', 'signaling-storm', '--short', '--quiet', '--json', '--nats', server.url, '--out', join(dir, 'nats'));
+      assert.equal(r.code, 0, r.err);
+      const summary = JSON.parse(r.out) as { checks: { name: string; pass: boolean }[] };
+      assert.ok(summary.checks.every((c) => c.pass), JSON.stringify(summary.checks));
+      const report = JSON.parse(readFileSync(join(dir, 'nats', 'report.json'), 'utf8')) as { notes: string[] };
+      assert.ok(report.notes.some((x) => x.startsWith(`brokers: nats-server at ${server.url}`)), report.notes.join('\n'));
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -13,11 +13,33 @@ interface SimulateOptions {
   loops: boolean;
   quiet?: boolean;
   check?: boolean;
+  nats?: string;
 }
 
 /** The loops the simulation runs: every agent of the topology in this process, or none (baseline). */
-function securityLayer(loops: boolean): SecurityLayerFactory {
-  return loops ? agentsSecurityLayer() : noSecurityLayer();
+function securityLayer(loops: boolean, nats?: string[]): SecurityLayerFactory {
+  return loops ? agentsSecurityLayer(nats ? { nats } : {}) : noSecurityLayer();
+}
+
+/** `--nats a,b,c`: nats://host:port URLs (a bare host:port gets the scheme). */
+function natsUrls(value: string): string[] {
+  const urls = value
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u.length > 0)
+    .map((u) => (u.includes('://') ? u : `nats://${u}`));
+  for (const u of urls) {
+    let ok = false;
+    try {
+      const parsed = new URL(u);
+      ok = ['nats:', 'tls:'].includes(parsed.protocol) && parsed.hostname.length > 0 && parsed.port.length > 0;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new InvalidInputError(`--nats: "${u}" is not a NATS URL (expected nats://host:port, several separated by commas)`, { option: 'nats', value: u });
+  }
+  if (urls.length === 0) throw new InvalidInputError('--nats needs at least one URL (nats://host:port)', { option: 'nats' });
+  return urls;
 }
 
 const fmt = (v: number | undefined, unit = '') => (v === undefined ? '–' : `${Math.round(v * 100) / 100}${unit}`);
@@ -36,6 +58,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-loops', 'run without security loops (the unprotected baseline)')
     .option('--quiet', 'no progress output')
     .option('--check', 'exit 1 when a scenario target fails')
+    .option('--nats <urls>', 'run the agents over this nats-server (nats://host:port, comma-separated for a cluster) instead of the in-process bus')
     .action(async (name: string, opts: SimulateOptions) => {
       if (opts.list) {
         emit(ctx, opts.json, SCENARIOS.map((s) => ({ name: s.name, topology: s.topology, summary: s.summary })), () =>
@@ -45,6 +68,8 @@ export function register(program: Command, ctx: CliContext): void {
       }
       if (!/^\d+$/.test(opts.seed)) throw new InvalidInputError(`--seed must be a non-negative integer, got "${opts.seed}"`, { option: 'seed' });
       const seed = Number(opts.seed);
+      const nats = opts.nats !== undefined ? natsUrls(opts.nats) : undefined;
+      if (nats && !opts.loops) throw new InvalidInputError('--nats runs the agents over NATS; it cannot be combined with --no-loops', { option: 'nats' });
       const out = resolve(opts.out ?? `reports/${name}-seed${seed}`);
       const plain = {
         isTTY: false,
@@ -60,7 +85,7 @@ export function register(program: Command, ctx: CliContext): void {
           seed,
           short: opts.short ?? false,
           outDir: out,
-          security: securityLayer(opts.loops),
+          security: securityLayer(opts.loops, nats),
           onProgress: progress ? (d, t, p) => progress.update(d, t, p) : undefined,
         });
       } finally {
