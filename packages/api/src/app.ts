@@ -232,7 +232,7 @@ export async function buildAgentApp(options: AgentAppOptions): Promise<FastifyIn
     ...(secured ? { security } : readSecurity),
   });
 
-  // biome-ignore lint/suspicious/noExplicitAny: the route's JSON schema has validated params, query and body
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the route's JSON schema has validated params, query and body
   type Validated = any;
   type Handler = (request: FastifyRequest & { params: Validated; query: Validated; body: Validated }, reply: FastifyReply) => Promise<unknown>;
 
