@@ -7,6 +7,8 @@ import type { CliContext } from '../context.js';
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export interface AgentCommandOptions {
+  rootKey?: string;
+  credentialsDir?: string;
   topology: string;
   id: string;
   nats: string[];
@@ -66,6 +68,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--log-level <level>', 'trace | debug | info | warn | error | silent', 'info')
     .option('--http-port <port>', "serve the agent's HTTP API (status, incidents, decisions, loop control, trust) on this port")
     .option('--http-host <host>', 'address the HTTP API binds to', '127.0.0.1')
+    .option('--root-key <file>', "domain agents: the domain root key file, so a trust manager's revocation is signed and published at once")
+    .option('--credentials-dir <dir>', "with --root-key: where the domain's agent credentials are (default: beside --credential)")
     .option('--stop-on-stdin-close', 'stop when stdin closes (how `sliceguard up` makes sure no agent outlives it)', false)
     .action(async (opts: AgentCommandOptions) => {
       if (opts.policies !== 'topology' && opts.policies !== 'builtin') {
@@ -85,6 +89,8 @@ export function register(program: Command, ctx: CliContext): void {
         dataDir: resolve(opts.dataDir),
         roots: parseRoots(opts.root),
         ...(opts.csv ? { csv: resolve(opts.csv) } : {}),
+        ...(opts.rootKey ? { rootKeyFile: resolve(opts.rootKey) } : {}),
+        ...(opts.credentialsDir ? { credentialsDir: resolve(opts.credentialsDir) } : {}),
         ...(opts.samplingMs ? { samplingMs: positiveInt(opts.samplingMs, '--sampling-ms') } : {}),
         ...(opts.warmup ? { warmup: positiveInt(opts.warmup, '--warmup') } : {}),
         policies: opts.policies,

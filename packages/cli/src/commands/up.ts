@@ -84,6 +84,7 @@ export function register(program: Command, ctx: CliContext): void {
       const roots = [...authorities.values()].map((a) => ({ domain: a.domain, publicKey: a.publicKeyHex }));
       writeFileSync(join(dataDir, 'roots.json'), `${JSON.stringify(roots, null, 2)}\n`);
       const agentDirs = new Map<string, string>();
+      const specById = new Map(specs.map((spec) => [spec.agentId, spec]));
       for (const spec of specs) {
         const dir = join(dataDir, 'agents', dirName(spec.agentId));
         mkdirSync(dir, { recursive: true });
@@ -138,6 +139,10 @@ export function register(program: Command, ctx: CliContext): void {
           opts.logLevel,
           '--stop-on-stdin-close',
           ...roots.flatMap((r) => ['--root', `${r.domain}=${r.publicKey}`]),
+          // the domain agent holds its domain's root so the trust manager's revocations are published
+          ...(specById.get(agentId)?.level === 'domain'
+            ? ['--root-key', join(dataDir, 'roots', `${specById.get(agentId)!.domain}.key`), '--credentials-dir', join(dataDir, 'agents')]
+            : []),
           ...(opts.samplingMs ? ['--sampling-ms', opts.samplingMs] : []),
           ...(opts.warmup ? ['--warmup', opts.warmup] : []),
           ...(opts.manoDelayMs ? ['--mano-delay-ms', opts.manoDelayMs] : []),
