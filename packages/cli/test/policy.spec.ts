@@ -48,6 +48,12 @@ describe('cli: policy', () => {
     }
   });
 
+  it('check counts a file once when it is named and also referenced by the topology', async () => {
+    const r = await run('policy', 'check', example('embb'), '--topology', join(root, 'topology/examples/embb-5g.yaml'));
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /ok: 6 policies in 1 file\(s\)/);
+  });
+
   it('check reports a malformed file with file:line:column, field and hint, and exits 1', async () => {
     const r = await run('policy', 'check', fixture('bad-action.yaml'));
     assert.equal(r.code, 1);

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { AGENT_LEVELS, type AgentLevel, type DecisionContext, InvalidInputError, type SecurityEvent, systemClock } from '@sliceguard/core';
 import { openLevelKv } from '@sliceguard/store';
@@ -77,7 +78,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--topology <file>', "also check every policy file the topology references, and warn about policies that apply to none of its loops")
     .option('--json', 'print the report as JSON')
     .action(async (given: string[], opts: { topology?: string; json?: boolean }) => {
-      const files = [...given];
+      // the same file named on the command line and by the topology is checked once
+      const files = [...new Set(given.map((f) => resolve(f)))];
       const topology = opts.topology ? await loadTopology(opts.topology) : undefined;
       const agents = topology ? resolveAgents(topology).filter((a) => a.level !== 'coordinator') : [];
       for (const a of agents) for (const f of a.policies) if (!files.includes(f)) files.push(f);
