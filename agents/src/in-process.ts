@@ -5,7 +5,7 @@ import type { LocalNetwork, RevocationSubscription } from '@sliceguard/bus';
 import { localBus, subscribeRevocations } from '@sliceguard/bus';
 import type { SimulatedMano, TrafficFilter } from '@sliceguard/enforcement';
 import { createSimulatedMano, createTrafficFilter } from '@sliceguard/enforcement';
-import type { DomainAuthority } from '@sliceguard/identity';
+import type { AgentIdentity, DomainAuthority } from '@sliceguard/identity';
 import { createDomainAuthority, TrustStore } from '@sliceguard/identity';
 import type { KnowledgeRetention, LoopQueueOptions, MonitoringConfig } from '@sliceguard/mape';
 import { createLoopMetrics } from '@sliceguard/mape';
@@ -38,9 +38,19 @@ export interface DomainResources {
   policyCoordinator: LoopCoordinator;
 }
 
+/**
+ * Creates the bus of one agent from its identity, e.g. `connectNatsBus({ servers, identity, trustStore, clock })`
+ * to run the loops over a real nats-server (cluster). `trustStore` holds every domain root of the
+ * topology and is shared by every bus of the process (the domain agents apply revocation lists to it).
+ */
+export type BusFactory = (spec: AgentSpec, identity: AgentIdentity, trustStore: TrustStore) => Bus | Promise<Bus>;
+
 export interface InProcessTopologyOptions {
   topology: Topology;
-  network: LocalNetwork;
+  /** The LocalBus network of the default bus factory (required unless `busFactory` is given). */
+  network?: LocalNetwork;
+  /** Bus per agent (default: `localBus` on `network` with the `bus` options). Called again by `restart`. */
+  busFactory?: BusFactory;
   clock: Clock;
   rng: Rng;
   logger?: Logger;
@@ -58,7 +68,10 @@ export interface InProcessTopologyOptions {
   /** Decision engine (default: topology policies with the built-in rules as fallback). */
   decisionEngineFactory?: (spec: AgentSpec) => DecisionEngine | Promise<DecisionEngine>;
   policies?: 'topology' | 'builtin';
-  /** Knowledge store per agent (default memoryKv). */
+  /**
+   * Knowledge store per agent (default memoryKv, kept across `restart`). `restart` calls the factory
+   * again, as a restarted process reopens its store: return a store holding the same data.
+   */
   kvFactory?: (spec: AgentSpec) => KeyValueStore;
   retention?: Partial<KnowledgeRetention>;
   historyEvery?: number;
@@ -71,7 +84,7 @@ export interface InProcessTopologyOptions {
   trust?: boolean;
   /** Options of the simulated MANO (delays, autoscaler). */
   mano?: { delays?: Record<string, number>; autoscaler?: false | Record<string, number> };
-  /** Bus options per agent (skew, replay window, batch signing). */
+  /** Bus options per agent of the default bus factory (skew, replay window, batch signing). */
   bus?: { maxSkewMs?: number; replayWindow?: number; batch?: { maxMessages?: number } };
 }
 
@@ -86,17 +99,26 @@ export interface InProcessTopology {
   agent(idOrEntity: string): Agent | undefined;
   /** Resolves once every started loop is active (real-time bound; activation needs no timers). */
   ready(timeoutMs?: number): Promise<void>;
+  /**
+   * Restarts one non-domain agent as its process would after a crash: stops it, closes its bus, then
+   * builds it again with the same identity (a new bus from the bus factory), its knowledge store
+   * (see `kvFactory`), the same push feed when it uses the default collector, and a fresh rng fork;
+   * the new loop announces itself and its domain agent activates it. Resolves with the new agent
+   * (also in `agents`, `buses`, `agent()`).
+   */
+  restart(agentId: string): Promise<Agent>;
   stop(): Promise<void>;
 }
 
 /**
- * Runs a whole topology in one process over the LocalBus: every loop gets its own signed bus and
- * identity; each domain gets its domain agent (which activates the others), a simulated MANO and a
+ * Runs a whole topology in one process over the LocalBus (or any bus: `busFactory`, e.g. NATS
+ * clients of a real cluster): every loop gets its own signed bus and identity; each domain gets its domain agent (which activates the others), a simulated MANO and a
  * traffic filter its agents act on, and a Trust Manager. The simulations package drives it with a
  * simulated clock; every part is injectable.
  */
 export async function startTopologyInProcess(options: InProcessTopologyOptions): Promise<InProcessTopology> {
   const { topology, network, clock, rng } = options;
+  if (!options.busFactory && !network) throw new AgentConfigError('startTopologyInProcess needs a LocalNetwork (`network`) or a `busFactory`');
   const logger = options.logger ?? silentLogger();
   const specs = resolveAgents(topology).filter((s) => s.level !== 'coordinator' && (options.include?.(s) ?? true));
   const directory = agentDirectory(resolveAgents(topology));
@@ -132,78 +154,94 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
   const buses = new Map<string, Bus>();
   const feeds = new Map<string, PushFeed>();
   const revocationSubs: RevocationSubscription[] = [];
-  try {
-    for (const spec of specs) {
-      const res = resources.get(spec.domain);
-      if (!res) throw new AgentConfigError(`agent ${spec.agentId} is in unknown domain ${spec.domain}`);
-      const identity = res.authority.issue({
+  const identities = new Map<string, AgentIdentity>();
+  const stores = new Map<string, KeyValueStore>();
+  const busFactory: BusFactory =
+    options.busFactory ?? ((spec, identity, store) => localBus({ network: network!, identity, trustStore: store, clock, logger: logger.child({ bus: spec.agentId }), ...(options.bus ?? {}) }));
+  /** Builds one agent (not started); incarnation 0 is the first start, n > 0 the n-th restart. */
+  const build = async (spec: AgentSpec, incarnation: number): Promise<Agent> => {
+    const res = resources.get(spec.domain);
+    if (!res) throw new AgentConfigError(`agent ${spec.agentId} is in unknown domain ${spec.domain}`);
+    let identity = identities.get(spec.agentId);
+    if (!identity) {
+      identity = res.authority.issue({
         agentId: spec.agentId,
         level: spec.level,
         ...(spec.placement.slice ? { slice: spec.placement.slice } : {}),
         ...(spec.placement.subslice ? { subslice: spec.placement.subslice } : {}),
         ...(spec.placement.nf ? { nf: spec.placement.nf } : {}),
       });
+      identities.set(spec.agentId, identity);
       credentialIds.set(spec.agentId, identity.credential.id);
-      const bus = localBus({ network, identity, trustStore, clock, logger: logger.child({ bus: spec.agentId }), ...(options.bus ?? {}) });
-      buses.set(spec.agentId, bus);
-      const agentRng = rng.fork(spec.agentId);
-      const ids = idGenerator(agentRng.fork('ids'), spec.agentId);
-      const decisionEngine = options.decisionEngineFactory
-        ? await options.decisionEngineFactory(spec)
-        : await resolveDecisionEngine({ spec, clock, ids, logger, cache: policyCache, coordinator: res.policyCoordinator, policies: options.policies ?? 'topology' });
-      let collector: Collector | undefined;
-      let detector: StreamingDetector | undefined;
-      if (spec.level === 'nf' && spec.nf) {
-        collector = options.collectorFactory?.(spec);
-        if (!collector) {
-          const feed = pushFeed({ name: `feed:${spec.nf.id}` });
+    }
+    const bus = await busFactory(spec, identity, trustStore);
+    buses.set(spec.agentId, bus);
+    const agentRng = rng.fork(incarnation === 0 ? spec.agentId : `${spec.agentId}#${incarnation}`);
+    const ids = idGenerator(agentRng.fork('ids'), incarnation === 0 ? spec.agentId : `${spec.agentId}-r${incarnation}`);
+    const decisionEngine = options.decisionEngineFactory
+      ? await options.decisionEngineFactory(spec)
+      : await resolveDecisionEngine({ spec, clock, ids, logger, cache: policyCache, coordinator: res.policyCoordinator, policies: options.policies ?? 'topology' });
+    let collector: Collector | undefined;
+    let detector: StreamingDetector | undefined;
+    if (spec.level === 'nf' && spec.nf) {
+      collector = options.collectorFactory?.(spec);
+      if (!collector) {
+        let feed = feeds.get(spec.agentId);
+        if (!feed) {
+          feed = pushFeed({ name: `feed:${spec.nf.id}` });
           feeds.set(spec.agentId, feed);
           feeds.set(spec.nf.id, feed);
-          collector = feed;
         }
-        detector = options.detectorFactory?.(spec) ?? createStatisticalDetector({ metrics: spec.nf.metrics });
+        collector = feed;
       }
-      const common: AgentOptions = {
-        spec,
-        directory,
-        bus,
-        clock,
-        rng: agentRng,
-        ids,
-        logger,
-        decisionEngine,
-        ...(loopMetrics ? { loopMetrics } : {}),
-        ...(options.kvFactory ? { kv: options.kvFactory(spec) } : {}),
-        ...(options.retention ? { retention: options.retention } : {}),
-        ...(options.historyEvery !== undefined ? { historyEvery: options.historyEvery } : {}),
-        actuators: options.actuatorFactory?.(spec, res) ?? [res.mano, res.filter],
-        ...(collector ? { collector } : {}),
-        ...(detector ? { detector } : {}),
-        ...(options.nfAnalytics ? { nfAnalytics: options.nfAnalytics } : {}),
-        ...(options.correlation ? { correlation: options.correlation } : {}),
-        ...(options.monitoring ? { monitoring: options.monitoring } : {}),
-        ...(options.queues ? { queues: options.queues } : {}),
-        ...(options.coordination ? { coordination: options.coordination } : {}),
-        ...(res.trust ? { trust: res.trust, trustSink: res.trust } : {}),
-        extraFacts: () => ({ resources: manoResources(res.mano) }),
-      };
-      const agent =
-        spec.level === 'domain'
-          ? await createDomainAgent({
-              ...common,
-              ...(res.trust ? { trustManager: res.trust } : {}),
-              revocation: { authority: res.authority, credentialOf: (id) => credentialIds.get(id) },
-            })
-          : await createAgent(common);
-      if (spec.level === 'domain') {
-        domainAgents.set(spec.domain, agent as DomainAgent);
-        // Every bus of this process shares one TrustStore: one subscription per domain applies its
-        // revocation lists for all of them, from the moment a list arrives.
-        revocationSubs.push(subscribeRevocations(bus, trustStore, { domains: [spec.domain] }));
-      }
-      agents.set(spec.agentId, agent);
-      if (spec.level === 'domain') domains.set(spec.domain, agent as DomainAgent);
+      detector = options.detectorFactory?.(spec) ?? createStatisticalDetector({ metrics: spec.nf.metrics });
     }
+    let kv = options.kvFactory ? options.kvFactory(spec) : stores.get(spec.agentId);
+    if (!kv) stores.set(spec.agentId, (kv = memoryKv()));
+    const common: AgentOptions = {
+      spec,
+      directory,
+      bus,
+      clock,
+      rng: agentRng,
+      ids,
+      logger,
+      decisionEngine,
+      ...(loopMetrics ? { loopMetrics } : {}),
+      kv,
+      ...(options.retention ? { retention: options.retention } : {}),
+      ...(options.historyEvery !== undefined ? { historyEvery: options.historyEvery } : {}),
+      actuators: options.actuatorFactory?.(spec, res) ?? [res.mano, res.filter],
+      ...(collector ? { collector } : {}),
+      ...(detector ? { detector } : {}),
+      ...(options.nfAnalytics ? { nfAnalytics: options.nfAnalytics } : {}),
+      ...(options.correlation ? { correlation: options.correlation } : {}),
+      ...(options.monitoring ? { monitoring: options.monitoring } : {}),
+      ...(options.queues ? { queues: options.queues } : {}),
+      ...(options.coordination ? { coordination: options.coordination } : {}),
+      ...(res.trust ? { trust: res.trust, trustSink: res.trust } : {}),
+      extraFacts: () => ({ resources: manoResources(res.mano) }),
+    };
+    const agent =
+      spec.level === 'domain'
+        ? await createDomainAgent({
+            ...common,
+            ...(res.trust ? { trustManager: res.trust } : {}),
+            revocation: { authority: res.authority, credentialOf: (id) => credentialIds.get(id) },
+          })
+        : await createAgent(common);
+    if (spec.level === 'domain') {
+      domainAgents.set(spec.domain, agent as DomainAgent);
+      // Every bus of this process shares one TrustStore: one subscription per domain applies its
+      // revocation lists for all of them, from the moment a list arrives.
+      revocationSubs.push(subscribeRevocations(bus, trustStore, { domains: [spec.domain] }));
+      domains.set(spec.domain, agent as DomainAgent);
+    }
+    agents.set(spec.agentId, agent);
+    return agent;
+  };
+  try {
+    for (const spec of specs) await build(spec, 0);
     // Loops first (they announce themselves instantiated), then the orchestrators that activate them.
     for (const a of agents.values()) if (a.level !== 'domain') await a.start();
     for (const a of domains.values()) await a.start();
@@ -220,6 +258,7 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
     if (e) byEntity.set(e, a);
   }
   let stopped = false;
+  const incarnations = new Map<string, number>();
   return {
     agents,
     domains,
@@ -243,6 +282,21 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
         }
         await new Promise((r) => setTimeout(r, lagging.length > 100 ? 20 : 2));
       }
+    },
+    async restart(agentId) {
+      if (stopped) throw new AgentConfigError(`cannot restart ${agentId}: the topology is stopped`);
+      const old = agents.get(agentId);
+      if (!old) throw new AgentConfigError(`no agent ${agentId} to restart (started: ${[...agents.keys()].slice(0, 10).join(', ')})`);
+      if (old.level === 'domain') throw new AgentConfigError(`${agentId} is a domain agent; restart a loop it supervises`);
+      await old.stop();
+      await buses.get(agentId)?.close();
+      const n = (incarnations.get(agentId) ?? 0) + 1;
+      incarnations.set(agentId, n);
+      const agent = await build(old.spec, n);
+      await agent.start();
+      const entity = agent.spec.nf?.id ?? agent.spec.subslice?.id ?? agent.spec.slice;
+      if (entity) byEntity.set(entity, agent);
+      return agent;
     },
     async stop() {
       if (stopped) return;

@@ -53,6 +53,6 @@ export { startTopologyInProcess } from './in-process.js';
 export { agentProviders } from './api.js';
 export { runAgentProcess } from './process.js';
 export type { AgentProcessOptions, RunningAgent } from './process.js';
-export type { DomainResources, InProcessTopology, InProcessTopologyOptions } from './in-process.js';
+export type { BusFactory, DomainResources, InProcessTopology, InProcessTopologyOptions } from './in-process.js';
 export { createSupervisor } from './supervisor.js';
 export type { SupervisedLoop, Supervisor, SupervisorOptions } from './supervisor.js';

@@ -1,4 +1,5 @@
-import type { Agent, Collector } from '@sliceguard/agents';
+import type { Agent, Collector, InProcessTopology } from '@sliceguard/agents';
+import { startTopologyInProcess } from '@sliceguard/agents';
 import { createLstmDetector, createStatisticalDetector, type LstmAutoencoder, trainLstmAutoencoder } from '@sliceguard/analytics';
 import { type AgentLevel, type Bus, emptyRejectCounts, loopSubject, type Sample, type StreamingDetector, systemSubject, type Verdict } from '@sliceguard/core';
 import { connectNatsBus, createLocalNetwork, localBus, type NatsBus, publishRevocations, subscribeRevocations } from '@sliceguard/bus';
@@ -10,7 +11,6 @@ import { recordManoEvents, type SecurityLayer, type SecurityLayerContext, type S
 import type { Recorder } from './recorder.js';
 import type { MetricFeed } from './world.js';
 import { type FederationRig, startFederation } from './fl-layer.js';
-import { type BusTopology, startTopologyOverBuses } from './bus-topology.js';
 import { type CoordinationLedger, coordinationLedger } from './ledger.js';
 
 export interface AgentsLayerOptions {
@@ -159,13 +159,12 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       nats!.buses.push(bus);
       return bus;
     };
-    // one builder for both transports (the agents package's per-agent factories, as
-    // startTopologyInProcess uses them), so that a fault can restart a single agent
-    const startSim = (): Promise<BusTopology> =>
-      startTopologyOverBuses({
+    // one builder for both transports: the LocalBus on `network`, or NATS clients of the brokers
+    const startSim = (): Promise<InProcessTopology> =>
+      startTopologyInProcess({
         topology: ctx.topology,
-        busFactory: (spec, identity, trustStore) =>
-          nats ? natsBus(identity, trustStore) : Promise.resolve(localBus({ network, identity, trustStore, clock: engine.clock, logger: ctx.logger.child({ bus: spec.agentId }) })),
+        network,
+        ...(nats ? { busFactory: (_spec, identity, trustStore) => natsBus(identity, trustStore) } : {}),
         clock: engine.clock,
         rng: ctx.rng,
         logger: ctx.logger,
@@ -177,7 +176,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
         collectorFactory: (spec) => feedCollector(ctx.feed, spec.nf!.id),
         detectorFactory,
       });
-    let sim: BusTopology;
+    let sim: InProcessTopology;
     try {
       sim = await startSim();
     } catch (error) {
