@@ -5,13 +5,7 @@ import { join } from 'node:path';
 import { createDomainAuthority, writeCredentialFile, writeKeyFile } from '@sliceguard/identity';
 import { freePort, type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
 import { main } from '../src/main.js';
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'sliceguard', ...args], { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+import { run } from './helpers.js';
 
 const TOPOLOGY = `version: 1
 domains:

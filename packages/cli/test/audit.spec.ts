@@ -6,14 +6,7 @@ import { fromUtf8, SimulatedClock, toHex, utf8 } from '@sliceguard/core';
 import { buildAgentApp, credentialOperators, decisionsFromRepositories, incidentsFromRepository, signRequest } from '@sliceguard/api';
 import { createDomainAuthority, sign, verify } from '@sliceguard/identity';
 import { nodeEd25519Signer, openLevelKv, openStore } from '@sliceguard/store';
-import { main } from '../src/main.js';
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'sliceguard', ...args], { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+import { run } from './helpers.js';
 
 describe('sliceguard audit', () => {
   const signer = nodeEd25519Signer(new Uint8Array(32).fill(3));

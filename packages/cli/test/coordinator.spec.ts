@@ -6,14 +6,7 @@ import { connectNatsBus } from '@sliceguard/bus';
 import { createDenseAutoencoder, createFederatedClient, type FederatedClient } from '@sliceguard/federation';
 import { createDomainAuthority, defaultScopes, writeCredentialFile, writeKeyFile } from '@sliceguard/identity';
 import { type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
-import { main } from '../src/main.js';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'sliceguard', ...args], { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
+import { run } from './helpers.js';
 
 describe('sliceguard coordinator', function () {
   this.timeout(60000);
@@ -31,23 +24,23 @@ describe('sliceguard coordinator', function () {
   });
 
   it('explains its options', async () => {
-    const r = await run(['coordinator', '--help']);
+    const r = await run('coordinator', '--help');
     assert.equal(r.code, 0);
     for (const flag of ['--domain', '--nats', '--key', '--credential', '--data-dir', '--model', '--aggregator', '--p2p-peer']) assert.match(r.out, new RegExp(flag));
   });
 
   it('reports missing or bad input with an error code', async () => {
-    const missing = await run(['coordinator', '--nats', server.url]);
+    const missing = await run('coordinator', '--nats', server.url);
     assert.equal(missing.code, 1);
     assert.match(missing.err, /error CORE_ERR_INVALID_INPUT: coordinator: --domain is required/);
     const a = createDomainAuthority('d1');
     const nf = a.issue({ agentId: 'd1:nf1', level: 'nf', slice: 's', subslice: 'edge', nf: 'nf1' });
     writeKeyFile(join(dir, 'nf.key'), nf.keyPair);
     writeCredentialFile(join(dir, 'nf.cred.json'), nf.credential);
-    const wrongLevel = await run(['coordinator', '--domain', 'd1', '--nats', server.url, '--key', join(dir, 'nf.key'), '--credential', join(dir, 'nf.cred.json'), '--data-dir', join(dir, 'x'), '--model', 'streamer']);
+    const wrongLevel = await run('coordinator', '--domain', 'd1', '--nats', server.url, '--key', join(dir, 'nf.key'), '--credential', join(dir, 'nf.cred.json'), '--data-dir', join(dir, 'x'), '--model', 'streamer');
     assert.equal(wrongLevel.code, 1);
     assert.match(wrongLevel.err, /FED_ERR_INVALID_OPTIONS: credential of d1:nf1 is a nf credential/);
-    const badSpec = await run(['coordinator', 'evaluate', '--groups', 'nope']);
+    const badSpec = await run('coordinator', 'evaluate', '--groups', 'nope');
     assert.equal(badSpec.code, 1);
     assert.match(badSpec.err, /unknown group\(s\) nope/);
   });
@@ -78,15 +71,15 @@ describe('sliceguard coordinator', function () {
     }
     const dataDir = join(dir, 'coordinator-data');
     try {
-      const r = await run([
+      const r = await run(
         'coordinator', '--domain', 'd1', '--nats', server.url, '--key', join(dir, 'fl.key'), '--credential', join(dir, 'fl.cred.json'),
         '--data-dir', dataDir, '--model', 'streamer', '--rounds', '2', '--min-clients', '2', '--round-timeout', '5000', '--log-level', 'silent', '--json',
-      ]);
+      );
       assert.equal(r.code, 0, r.err);
       const reports = r.out.trim().split('\n').map((l) => JSON.parse(l));
       assert.deepEqual(reports.map((x) => [x.round, x.outcome, x.version]), [[1, 'published', 1], [2, 'published', 2]]);
       assert.equal(reports[1].accepted.length, 2);
-      const status = await run(['coordinator', 'status', dataDir, 'streamer', '--json']);
+      const status = await run('coordinator', 'status', dataDir, 'streamer', '--json');
       assert.equal(status.code, 0, status.err);
       const s = JSON.parse(status.out);
       assert.equal(s.head.version, 2);

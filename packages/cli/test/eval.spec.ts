@@ -4,21 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRng } from '@sliceguard/core';
-import { main } from '../src/main.js';
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'sliceguard', ...args], {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-  });
-  return { code, out, err };
-}
+import { run } from './helpers.js';
 
 /** Two periodic metrics; the test part has an injected level shift on `rt` at rows 60..69. */
 function dataset(): { train: string; test: string; labels: string; uni: string; uniTest: string } {

@@ -1,19 +1,5 @@
 import assert from 'node:assert/strict';
-import { main } from '../src/main.js';
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'sliceguard', ...args], {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-  });
-  return { code, out, err };
-}
+import { run } from './helpers.js';
 
 describe('cli: main', () => {
   it('prints help listing the subcommands and exits 0', async () => {

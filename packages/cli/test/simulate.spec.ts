@@ -3,14 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNatsServer } from '@sliceguard/test-utils';
-import { main } from '../src/main.js';
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'sliceguard', ...args], { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+import { run } from './helpers.js';
 
 describe('cli: simulate', () => {
   let dir: string;

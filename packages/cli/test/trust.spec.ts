@@ -5,21 +5,7 @@ import { join } from 'node:path';
 import { systemClock } from '@sliceguard/core';
 import { openLevelKv } from '@sliceguard/store';
 import { createTrustManager } from '@sliceguard/trust';
-import { main } from '../src/main.js';
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'sliceguard', ...args], {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-  });
-  return { code, out, err };
-}
+import { run } from './helpers.js';
 
 describe('cli: trust', () => {
   let dir: string;

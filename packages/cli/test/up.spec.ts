@@ -5,16 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
-import { main } from '../src/main.js';
+import { run } from './helpers.js';
 
 const CLI = resolve(fileURLToPath(new URL('../../bin/sliceguard.js', import.meta.url)));
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'sliceguard', ...args], { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
 
 describe('cli: sliceguard up', function () {
   this.timeout(90_000);
