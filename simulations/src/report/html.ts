@@ -22,16 +22,19 @@ function nfSection(r: SimulationReport, nf: string, xRange: [number, number]): s
     .filter((a) => a.status === 'succeeded' && (a.target === nf || a.target === '*'))
     .map((a) => ({ x: a.t, color: '#555', shape: 'rule' as const, label: `${a.type}${a.source ? ` ${a.source}` : ''} by ${a.requestedBy}` }));
   if (verdicts.length > 0) {
-    const threshold = verdicts[verdicts.length - 1].threshold;
-    const scores = verdicts.map((v) => v.score).sort((a, b) => a - b);
-    const p99 = scores[Math.floor(0.99 * (scores.length - 1))];
+    // A run may switch detectors (statistical while the LSTM trains, then the LSTM), whose scores have
+    // different units; score ÷ threshold is comparable across them (above 1 = anomalous).
+    const ratio = (v: { score: number; threshold: number }): number => (v.threshold > 0 ? v.score / v.threshold : v.score);
+    const ratios = verdicts.map(ratio).sort((a, b) => a - b);
+    const p99 = ratios[Math.floor(0.99 * (ratios.length - 1))];
+    const yMax = Math.max(4, p99);
     out.push(
       lineChart({
-        title: `${nf}: anomaly score (red dots: detections; grey rules: mitigations; clipped at ${fmtNum(Math.max(4 * threshold, p99))})`,
-        yMax: Math.max(4 * threshold, p99),
-        series: [{ name: 'score', points: verdicts.map((v) => [v.t, v.score]), color: '#1f77b4' }],
-        hLines: [{ y: threshold, color: '#d62728', label: `threshold ${fmtNum(threshold)}` }],
-        markers: [...verdicts.filter((v) => v.anomalous).map((v) => ({ x: v.t, y: v.score, color: ATTACK_COLOR, label: `anomalous at ${v.t}s (${v.top ?? ''})` })), ...actionRules],
+        title: `${nf}: anomaly score ÷ threshold (above 1 = anomalous; red dots: detections; grey rules: mitigations; clipped at ${fmtNum(yMax)})`,
+        yMax,
+        series: [{ name: 'score / threshold', points: verdicts.map((v) => [v.t, ratio(v)]), color: '#1f77b4' }],
+        hLines: [{ y: 1, color: '#d62728', label: 'threshold' }],
+        markers: [...verdicts.filter((v) => v.anomalous).map((v) => ({ x: v.t, y: ratio(v), color: ATTACK_COLOR, label: `anomalous at ${v.t}s (${v.top ?? ''})` })), ...actionRules],
         bands: b,
         xRange,
         xLabel: 'time (s)',
