@@ -124,8 +124,20 @@ export const SLICEGUARD_METRICS = {
     labelNames: ['level', 'reason'],
   }),
   loopStageErrors: def({ type: 'counter', emittedBy: 'mape', name: 'sliceguard_loop_stage_errors_total', help: 'Stage invocations that threw', labelNames: ['level', 'stage'] }),
-  loopIterations: def({ type: 'counter', emittedBy: 'agents', name: 'sliceguard_loop_iterations_total', help: 'Closed-loop iterations completed', labelNames: ['level'] }),
-  events: def({ type: 'counter', emittedBy: 'agents', name: 'sliceguard_events_total', help: 'Security events raised, by type and level', labelNames: ['type', 'level'] }),
+  loopIterations: def({
+    type: 'counter',
+    emittedBy: 'mape',
+    name: 'sliceguard_loop_iterations_total',
+    help: 'Closed-loop iterations completed (telemetry samples, child reports, ticks and events processed)',
+    labelNames: ['level', 'input'],
+  }),
+  events: def({
+    type: 'counter',
+    emittedBy: 'mape',
+    name: 'sliceguard_events_total',
+    help: 'Security events handled by loops, by type, level and origin (input or analytics)',
+    labelNames: ['type', 'level', 'origin'],
+  }),
   incidentsOpen: def({ type: 'gauge', emittedBy: 'agents', name: 'sliceguard_incidents_open', help: 'Incidents currently open', labelNames: ['level'] }),
   // decisions and actions (@sliceguard/policy, @sliceguard/enforcement)
   policyDecisions: def({
@@ -196,7 +208,13 @@ export const SLICEGUARD_METRICS = {
     labelNames: ['reason', 'counted'],
   }),
   trustAgents: def({ type: 'gauge', emittedBy: 'trust', name: 'sliceguard_trust_agents', help: 'Known agents by trust status', labelNames: ['status'] }),
-  trustScore: def({ type: 'gauge', emittedBy: 'agents', name: 'sliceguard_trust_score', help: 'Expected trust in [0, 1] per agent', labelNames: ['subject'] }),
+  trustScore: def({
+    type: 'gauge',
+    emittedBy: 'trust',
+    name: 'sliceguard_trust_score',
+    help: 'Expected trust in [0, 1] per agent, as of its last evaluation',
+    labelNames: ['subject'],
+  }),
   // federated learning (federation)
   flRounds: def({ type: 'counter', emittedBy: 'federation', name: 'sliceguard_fl_rounds_total', help: 'FL rounds by outcome', labelNames: ['model', 'outcome'] }),
   flUpdates: def({

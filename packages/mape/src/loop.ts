@@ -362,6 +362,8 @@ export function createLoop(options: LoopOptions): Loop {
       case 'event': {
         await knowledge.record('event', item.event, clock.now());
         counters.events++;
+        metrics?.events.inc({ type: item.event.type, level, origin: 'input' });
+        metrics?.iterations.inc({ level, input: 'event' });
         notify({ type: 'event', event: item.event, origin: 'input' });
         const { decisions, enforced } = await decide(item.event);
         const done = item.done;
@@ -369,8 +371,10 @@ export function createLoop(options: LoopOptions): Loop {
         return;
       }
     }
+    metrics?.iterations.inc({ level, input: item.kind });
     for (const event of produced) {
       counters.events++;
+      metrics?.events.inc({ type: event.type, level, origin: 'analytics' });
       await knowledge.record('incident', event, clock.now());
       notify({ type: 'event', event, origin: 'analytics' });
       await decide(event);

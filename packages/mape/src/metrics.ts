@@ -11,6 +11,9 @@ export interface LoopMetrics {
   stageErrors: Counter;
   transitions: Counter;
   decisions: Counter;
+  /** One per item that went through the loop (a telemetry sample, a child report, a tick or an event). */
+  iterations: Counter;
+  events: Counter;
 }
 
 export function createLoopMetrics(registry: MetricsRegistry): LoopMetrics {
@@ -40,6 +43,16 @@ export function createLoopMetrics(registry: MetricsRegistry): LoopMetrics {
       name: 'sliceguard_loop_transitions_total',
       help: 'Lifecycle transitions',
       labelNames: ['level', 'to'],
+    }),
+    iterations: registry.counter({
+      name: 'sliceguard_loop_iterations_total',
+      help: 'Closed-loop iterations completed (telemetry samples, child reports, ticks and events processed)',
+      labelNames: ['level', 'input'],
+    }),
+    events: registry.counter({
+      name: 'sliceguard_events_total',
+      help: 'Security events handled by loops, by type, level and origin (input or analytics)',
+      labelNames: ['type', 'level', 'origin'],
     }),
     decisions: registry.counter({
       name: 'sliceguard_loop_decisions_total',

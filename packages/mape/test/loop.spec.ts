@@ -84,6 +84,18 @@ function queueMs(values: number[]): MonitoringSystem & { configs: MonitoringConf
 
 describe('mape loop', () => {
   it('runs MS → AE → DE → ES on its period and records events, decisions and outcomes', async () => {
+    const counted = new Map<string, number>();
+    const labelled: MetricsRegistry = {
+      counter: (o) =>
+        ({
+          inc: (labels: Record<string, string | number> = {}, v = 1) => {
+            const key = `${o.name}{${Object.entries(labels).map(([k, x]) => `${k}=${x}`).join(',')}}`;
+            counted.set(key, (counted.get(key) ?? 0) + v);
+          },
+        }) as Counter,
+      gauge: () => ({ set() {}, inc() {}, dec() {} }) as Gauge,
+      histogram: () => ({ observe() {} }) as Histogram,
+    };
     const clock = new SimulatedClock(0);
     const knowledge = await openKnowledge({ kv: memoryKv() });
     const actuator = recordingActuator(clock);
@@ -98,6 +110,7 @@ describe('mape loop', () => {
       de: rateLimitDe,
       es: actuatorEnforcement({ actuators: [actuator], clock }),
       monitoring: { samplingPeriodMs: 100 },
+      metrics: createLoopMetrics(labelled),
     });
     const notices: LoopNotice['type'][] = [];
     loop.on((n) => notices.push(n.type));
@@ -119,6 +132,8 @@ describe('mape loop', () => {
     assert.equal(st.de.count, 1);
     assert.equal(st.es.count, 1);
     assert.ok(st.ae.totalMs >= 0 && st.ae.maxMs >= st.ae.lastMs - 1e-9);
+    assert.equal(counted.get('sliceguard_loop_iterations_total{level=nf,input=telemetry}'), 4);
+    assert.equal(counted.get('sliceguard_events_total{type=anomaly,level=nf,origin=analytics}'), 1);
     await loop.terminate('done');
   });
 
@@ -210,6 +225,8 @@ describe('mape loop', () => {
     await loop.idle();
     assert.deepEqual(seen, [0, 7, 8, 9]);
     assert.ok((metricsSeen.sliceguard_loop_stage_duration_seconds ?? 0) >= 4);
+    assert.equal(metricsSeen.sliceguard_loop_iterations_total, 6, 'four samples and two reports went through the loop');
+    assert.equal(metricsSeen.sliceguard_events_total, undefined, 'the AE raised no event');
     await loop.terminate('done');
   });
 

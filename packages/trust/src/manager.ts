@@ -143,6 +143,7 @@ interface TrustMetrics {
   transitions: Counter;
   rejections: Counter;
   agents: Gauge;
+  score: Gauge;
 }
 
 const SEVERITY: Record<TrustStatus, number> = {
@@ -221,6 +222,11 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
       name: 'sliceguard_trust_agents',
       help: 'Known agents by trust status',
       labelNames: ['status'],
+    }),
+    score: options.metrics.gauge({
+      name: 'sliceguard_trust_score',
+      help: 'Expected trust in [0, 1] per agent, as of its last evaluation',
+      labelNames: ['subject'],
     }),
   };
 
@@ -632,6 +638,7 @@ export async function createTrustManager(options: TrustManagerOptions): Promise<
     const now = clock.now();
     const parts = scoreParts(rec, now);
     const s = parts.score;
+    metrics?.score.set({ subject: rec.id }, s);
     const before = { ...rec.flags };
     const added: TrustAction[] = [];
     const lifted: TrustAction[] = [];

@@ -377,5 +377,8 @@ describe('trust manager: upkeep and metrics', () => {
     assert.equal(counts.get(key('sliceguard_trust_ratings_total', { result: 'rejected' })), 1);
     assert.equal(counts.get(key('sliceguard_trust_transitions_total', { to: 'quarantined' })), 1);
     assert.equal(counts.get(key('sliceguard_trust_agents', { status: 'quarantined' })), 1);
+    const score = counts.get(key('sliceguard_trust_score', { subject: 'd1:a' }));
+    assert.equal(score, trust.score('d1:a'), 'the per-agent score gauge follows the last evaluation');
+    assert.ok(score !== undefined && score < 0.25);
   });
 });
