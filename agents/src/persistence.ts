@@ -1,4 +1,4 @@
-import type { Clock, Logger, SecurityEvent } from '@sliceguard/core';
+import type { Clock, Logger, MetricsRegistry, SecurityEvent } from '@sliceguard/core';
 import type { AuditEntry, DelegationRecord, DurableChange, DurableSnapshot, IncidentRecord, LifecycleState, SliceguardStore } from '@sliceguard/store';
 import { DurableState } from '@sliceguard/store';
 import type { TrustManager } from '@sliceguard/trust';
@@ -12,6 +12,8 @@ export interface DurabilityOptions {
   logger: Logger;
   /** The domain agent's trust manager: its transitions are audited. */
   trustManager?: TrustManager;
+  /** When given, `sliceguard_incidents_open{level}` follows the open incidents. */
+  metrics?: MetricsRegistry;
 }
 
 export interface Durability {
@@ -48,6 +50,9 @@ export async function attachDurability(options: DurabilityOptions): Promise<Dura
   };
 
   const incidents = new Map<string, IncidentRecord>(recovered.openIncidents.map((i) => [i.correlationId ?? i.id, i]));
+  const openGauge = options.metrics?.gauge({ name: 'sliceguard_incidents_open', help: 'Incidents currently open', labelNames: ['level'] });
+  const updateOpen = (): void => openGauge?.set({ level: agent.level }, incidents.size);
+  updateOpen();
   const delegations = new Map<string, DelegationRecord>(recovered.pendingDelegations.map((d) => [d.id, d]));
   let iteration = recovered.loopState?.iteration ?? 0;
   const loopState = (lifecycle: LifecycleState) => {
@@ -82,12 +87,14 @@ export async function attachDurability(options: DurabilityOptions): Promise<Dura
           actionIds: [],
         };
     incidents.set(key, next);
+    updateOpen();
     return next;
   };
   const closeIncident = (correlationId: string, success: boolean): void => {
     const inc = incidents.get(correlationId);
     if (!inc) return;
     incidents.delete(correlationId);
+    updateOpen();
     const now = clock.now();
     commit({
       incidents: [{ ...inc, status: success ? 'resolved' : 'dismissed', updatedAt: now, resolvedAt: now }],

@@ -288,7 +288,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     } else {
       agent = await createAgent(base);
     }
-    durability = await attachDurability({ agent, store, clock, logger, ...(trustManager ? { trustManager } : {}) });
+    durability = await attachDurability({ agent, store, clock, logger, ...(trustManager ? { trustManager } : {}), ...(registry ? { metrics: registry } : {}) });
   } catch (error) {
     // Nothing may keep the process alive after a failed start.
     revocations.unsubscribe();

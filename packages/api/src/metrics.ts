@@ -138,7 +138,7 @@ export const SLICEGUARD_METRICS = {
     help: 'Security events handled by loops, by type, level and origin (input or analytics)',
     labelNames: ['type', 'level', 'origin'],
   }),
-  incidentsOpen: def({ type: 'gauge', emittedBy: 'agents', name: 'sliceguard_incidents_open', help: 'Incidents currently open', labelNames: ['level'] }),
+  incidentsOpen: def({ type: 'gauge', emittedBy: 'agents (agent processes)', name: 'sliceguard_incidents_open', help: 'Incidents currently open', labelNames: ['level'] }),
   // decisions and actions (@sliceguard/policy, @sliceguard/enforcement)
   policyDecisions: def({
     type: 'counter',

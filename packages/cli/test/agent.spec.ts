@@ -112,6 +112,9 @@ describe('cli: sliceguard agent', function () {
       assert.equal(status.loops[0].lifecycle, 'instantiated', 'no domain agent runs here to activate it');
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(metrics, /sliceguard_loop_/);
+      assert.match(metrics, /^sliceguard_incidents_open\{level="nf"\} 0$/m, 'open incidents gauge');
+      assert.match(metrics, /^# TYPE sliceguard_loop_iterations_total counter$/m);
+      assert.match(metrics, /^# TYPE sliceguard_events_total counter$/m);
       process.emit('SIGTERM');
       assert.equal(await done, 0, err);
       assert.match(err, /agent d1:web stopped/);
