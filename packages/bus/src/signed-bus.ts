@@ -119,6 +119,7 @@ export abstract class SignedBus implements Bus {
   private readonly signer: SignFn;
   private readonly credentialHeader: string;
   private readonly credentialId: string;
+  private readonly publicKeyHex: string;
   private readonly scopes: readonly string[];
   private readonly epoch = randomBytes(8).toString('hex');
   private seq = 0;
@@ -165,6 +166,7 @@ export abstract class SignedBus implements Bus {
     this.signer = createSigner(options.identity.keyPair.secretKey);
     this.credentialHeader = encodeCredentialHeader(cred);
     this.credentialId = cred.id;
+    this.publicKeyHex = cred.claims.publicKey;
     this.scopes = cred.claims.scopes;
     this.inboxBase = `${this.inboxPrefix}.${randomBytes(8).toString('hex')}`;
     this.verifier = new EnvelopeVerifier({ trustStore: this.trustStore, clock: this.clock, maxSkewMs: this.options.maxSkewMs, inboxPrefix: this.inboxPrefix }, caches ?? createVerifierCaches());
@@ -249,7 +251,9 @@ export abstract class SignedBus implements Bus {
   /** Signs one message (exposed to tests and benchmarks through `sealForTest`). */
   protected seal(out: Outgoing): Envelope {
     const { fields, headers } = this.fields(out);
-    headers.sig = Buffer.from(this.signer(signingInput(fields, out.data))).toString('base64url');
+    const input = signingInput(fields, out.data);
+    headers.sig = Buffer.from(this.signer(input)).toString('base64url');
+    this.verifier.rememberSealed(this.publicKeyHex, headers.sig, input);
     return Object.freeze({ subject: out.subject, ...(out.reply !== undefined ? { reply: out.reply } : {}), headers: Object.freeze(headers), data: out.data });
   }
 

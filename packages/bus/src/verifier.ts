@@ -66,6 +66,8 @@ export type VerifyOutcome = VerifiedEnvelope | RejectedEnvelope;
 const EPOCH = /^[0-9a-f]{16}$/;
 const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
 const SIG = /^[A-Za-z0-9_-]{86}$/;
+const SEALED_MAX_ENTRIES = 256;
+const SEALED_MAX_BYTES = 1 << 20;
 const BATCH = /^(\d{1,4})\/(\d{1,4})\/([A-Za-z0-9_-]*)$/;
 
 function reject(reason: RejectReason, detail: string, sender?: string): RejectedEnvelope {
@@ -82,6 +84,13 @@ function reject(reason: RejectReason, detail: string, sender?: string): Rejected
 export class EnvelopeVerifier {
   private readonly inboxPrefixDot: string;
   private readonly inflight = new Map<string, Promise<boolean>>();
+  /**
+   * What this receiver's own bus signed (signature → key and exact signing input), so the echo of
+   * its own message skips Ed25519 only when key, signature and every signed byte are identical to
+   * what it signed itself (verification is deterministic). Bounded by entries and bytes.
+   */
+  private readonly sealed = new Map<string, { publicKey: string; input: Buffer }>();
+  private sealedBytes = 0;
 
   constructor(
     private readonly options: VerifierOptions,
@@ -166,6 +175,20 @@ export class EnvelopeVerifier {
     return pre;
   }
 
+  /** The bus records each signature it produced (key hex, base64url signature, the signed bytes). */
+  rememberSealed(publicKey: string, sig: string, input: Buffer): void {
+    if (input.length > SEALED_MAX_BYTES / 4) return;
+    while (this.sealed.size >= SEALED_MAX_ENTRIES || (this.sealed.size > 0 && this.sealedBytes + input.length > SEALED_MAX_BYTES)) {
+      const [oldestKey, oldest] = this.sealed.entries().next().value as [string, { input: Buffer }];
+      this.sealed.delete(oldestKey);
+      this.sealedBytes -= oldest.input.length;
+    }
+    const previous = this.sealed.get(sig);
+    if (previous) this.sealedBytes -= previous.input.length;
+    this.sealed.set(sig, { publicKey, input });
+    this.sealedBytes += input.length;
+  }
+
   private inScope(cred: Credential, subject: string): boolean {
     if (subject.startsWith(this.inboxPrefixDot)) return true;
     const key = `${cred.id}\n${subject}`;
@@ -226,7 +249,12 @@ export class EnvelopeVerifier {
       shared?.set(env, ok);
     };
     if (sig.length !== 64) return { known: false };
-    if (h.batch === undefined) return { publicKey, input: signingInput(fields, env.data), sig, remember: rememberEnvelope };
+    if (h.batch === undefined) {
+      const input = signingInput(fields, env.data);
+      const own = this.sealed.get(h.sig ?? '');
+      if (own !== undefined && own.publicKey === publicKey && own.input.equals(input)) return { known: true };
+      return { publicKey, input, sig, remember: rememberEnvelope };
+    }
     // Batch mode: our leaf and proof must lead to the root the sender signed.
     const m = BATCH.exec(h.batch);
     if (!m) return { known: false };

@@ -190,6 +190,22 @@ export function busCompliance(name: string, factory: FabricFactory): void {
       await waitFor(() => r.got.length === 1, 5000, 'the genuine message');
     });
 
+    it('verifies the echo of its own messages: genuine echoes pass, a tampered copy of its own signature does not', async () => {
+      const r = await receiver();
+      const own = 'sg.d1._._._.control';
+      await r.bus.publish(own, utf8('{"n":1}'));
+      await waitFor(() => r.got.length === 1, 5000, 'the echo of its own message');
+      assert.equal(r.got[0].sender.agentId, r.bus.self.agentId);
+      const sealed = r.bus.sealForTest(own, utf8('{"n":2}'));
+      await expectRejected(r, 'bad_signature', () => fabric.inject({ ...sealed, data: utf8('{"n":3}') }));
+      await expectRejected(r, 'bad_signature', () => fabric.inject({ ...sealed, subject: 'sg.d1._._._.status' }));
+      const sig = Buffer.from(sealed.headers.sig as string, 'base64url');
+      sig[7] ^= 0x01;
+      await expectRejected(r, 'bad_signature', () => fabric.inject({ ...sealed, headers: { ...sealed.headers, sig: sig.toString('base64url') } }));
+      await fabric.inject(sealed);
+      await waitFor(() => r.got.length === 2, 5000, 'the genuine sealed copy');
+    });
+
     it('rejects a replayed message but accepts a restarted sender (new epoch)', async () => {
       const r = await receiver();
       const id = nfIdentity();
