@@ -244,6 +244,9 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
     for (const spec of specs) await build(spec, 0);
     // Loops first (they announce themselves instantiated), then the orchestrators that activate them.
     for (const a of agents.values()) if (a.level !== 'domain') await a.start();
+    // Over a real broker a subscription is live only once the server has it: flush every bus so the
+    // loops' control subscriptions are in place before the orchestrators send their first commands.
+    await Promise.all([...buses.values()].map((b) => b.flush()));
     for (const a of domains.values()) await a.start();
   } catch (error) {
     for (const a of agents.values()) await a.stop().catch(() => {});
@@ -269,9 +272,22 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
     agent: (id) => agents.get(id) ?? byEntity.get(id),
     async ready(timeoutMs = 10_000) {
       const deadline = performance.now() + timeoutMs;
+      // The orchestrators retry unacknowledged commands on the injected clock, which does not move
+      // while a simulation waits here; over a broker cluster a first command can still be lost while
+      // the loop's subscription interest propagates between nodes, so resend in wall time.
+      let resendAt = performance.now() + 500;
       for (;;) {
         const lagging = [...agents.values()].filter((a) => a.loop.state !== 'active');
         if (lagging.length === 0) return;
+        if (performance.now() >= resendAt) {
+          resendAt = performance.now() + 500;
+          for (const a of lagging) {
+            if (a.loop.state !== 'instantiated' && a.loop.state !== 'inactive') continue;
+            domains.get(a.spec.domain)?.supervisor
+              .command(a.id, 'activate', 'security orchestrator: activation resent while waiting for readiness')
+              .catch(() => {});
+          }
+        }
         if (performance.now() > deadline) {
           throw new AgentConfigError(
             `${lagging.length} loop(s) not active after ${timeoutMs} ms: ${lagging
