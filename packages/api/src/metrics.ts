@@ -179,9 +179,9 @@ export const SLICEGUARD_METRICS = {
   }),
   busMessages: def({
     type: 'counter',
-    emittedBy: 'agents',
+    emittedBy: 'bus',
     name: 'sliceguard_bus_messages_total',
-    help: 'Bus messages by direction (in, out) and subject class (the channel token: metrics, events, control, delegate, escalate, peer, fl, sys)',
+    help: 'Bus messages by direction (out: published, in: delivered to a handler) and subject class',
     labelNames: ['direction', 'subject_class'],
   }),
   // trust (@sliceguard/trust)

@@ -21,7 +21,7 @@ export {
 } from './options.js';
 export { REVOCATIONS_TOPIC, type RevocationSubscription, publishRevocations, subscribeRevocations } from './revocations.js';
 export { ReplayWindow } from './replay.js';
-export { SignedBus } from './signed-bus.js';
+export { SignedBus, subjectClass } from './signed-bus.js';
 export { SubjectIndex } from './subject-index.js';
 export { EnvelopeVerifier, type VerifyOutcome, createVerifierCaches } from './verifier.js';
 export { NatsBus, type NatsBusOptions, connectNatsBus, fromNatsMsg, toNatsHeaders } from './nats.js';

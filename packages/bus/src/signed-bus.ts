@@ -3,6 +3,7 @@ import {
   type Bus,
   type BusStats,
   type BusStatus,
+  CHANNELS,
   type Clock,
   type Counter,
   type InboundMessage,
@@ -18,6 +19,7 @@ import {
   decodeJson,
   emptyRejectCounts,
   encodeJson,
+  SUBJECT_ROOT,
   silentLogger,
   systemClock,
 } from '@sliceguard/core';
@@ -86,7 +88,23 @@ function isLiteralSubject(subject: string): boolean {
   return typeof subject === 'string' && subject.length > 0 && subject.length <= 1024 && subject.split('.').every((t) => SUBJECT_TOKEN.test(t));
 }
 
-type BusMetrics = { published: Counter; delivered: Counter; rejected: Counter };
+type BusMetrics = { published: Counter; delivered: Counter; rejected: Counter; messages: Counter };
+
+const CHANNEL_CLASSES: ReadonlySet<string> = new Set(CHANNELS);
+
+/**
+ * A bounded label for a subject (docs/subjects.md): the loop channel (`escalate`, `delegate`, …),
+ * `fl` or `sys` for the domain's federated-learning and system subjects, `inbox` for replies.
+ */
+export function subjectClass(subject: string): string {
+  const tokens = subject.split('.');
+  if (tokens[0] === '_INBOX') return 'inbox';
+  if (tokens[0] !== SUBJECT_ROOT) return 'other';
+  if (tokens[2] === '_fl') return 'fl';
+  if (tokens[2] === '_sys') return 'sys';
+  const channel = tokens[tokens.length - 1];
+  return tokens.length === 6 && CHANNEL_CLASSES.has(channel) ? channel : 'other';
+}
 
 function createMetrics(options: SignedBusOptions, logger: Logger): BusMetrics | undefined {
   if (!options.metrics) return undefined;
@@ -95,6 +113,11 @@ function createMetrics(options: SignedBusOptions, logger: Logger): BusMetrics | 
       published: options.metrics.counter({ name: 'sliceguard_bus_published_total', help: 'Signed messages published' }),
       delivered: options.metrics.counter({ name: 'sliceguard_bus_delivered_total', help: 'Verified messages delivered to handlers' }),
       rejected: options.metrics.counter({ name: 'sliceguard_bus_rejected_total', help: 'Messages dropped before any handler, by reason', labelNames: ['reason'] }),
+      messages: options.metrics.counter({
+        name: 'sliceguard_bus_messages_total',
+        help: 'Bus messages by direction (out: published, in: delivered to a handler) and subject class',
+        labelNames: ['direction', 'subject_class'],
+      }),
     };
   } catch (error) {
     logger.warn({ err: error }, 'bus metrics unavailable (already registered?)');
@@ -213,6 +236,7 @@ export abstract class SignedBus implements Bus {
     }
     this.statsData.published++;
     this.metrics?.published.inc();
+    this.metrics?.messages.inc({ direction: 'out', subject_class: subjectClass(subject) });
   }
 
   publishJson(subject: string, value: unknown, options?: PublishOptions): Promise<void> {
@@ -430,6 +454,7 @@ export abstract class SignedBus implements Bus {
   private invoke(handler: MessageHandler, msg: InboundMessage): void {
     this.statsData.delivered++;
     this.metrics?.delivered.inc();
+    this.metrics?.messages.inc({ direction: 'in', subject_class: subjectClass(msg.subject) });
     try {
       const r = handler(msg);
       if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, (error) => this.handlerFailed(msg, error));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type InboundMessage, SimulatedClock, childrenSubject, loopSubject, subjectMatches, utf8 } from '@sliceguard/core';
 import { createDomainAuthority } from '@sliceguard/identity';
-import { ReplayWindow, SubjectIndex, createLocalNetwork, localBus } from '../src/index.js';
+import { ReplayWindow, SubjectIndex, createLocalNetwork, localBus, subjectClass } from '../src/index.js';
 
 describe('bus: subject index and replay window', () => {
   it('SubjectIndex agrees with subjectMatches on every pattern/subject pair', () => {
@@ -15,6 +15,46 @@ describe('bus: subject index and replay window', () => {
     for (const p of patterns) assert.ok(index.remove(p, p));
     assert.equal(index.size, 0);
     assert.deepEqual(index.match('a.b.c'), []);
+  });
+
+  it('classifies subjects into a bounded label set and counts messages by direction and class', async () => {
+    const p = { domain: 'd1', slice: 's1', subslice: 'ran', nf: 'gnb-1' };
+    assert.equal(subjectClass(loopSubject('nf', p, 'escalate')), 'escalate');
+    assert.equal(subjectClass(loopSubject('subslice', p, 'delegate')), 'delegate');
+    assert.equal(subjectClass('sg.d1._fl.gnb.update'), 'fl');
+    assert.equal(subjectClass('sg.d1._sys.revocations'), 'sys');
+    assert.equal(subjectClass('_INBOX.abc.1'), 'inbox');
+    assert.equal(subjectClass('sg.d1.s1.ran.gnb-1.made-up'), 'other');
+    assert.equal(subjectClass('elsewhere.x'), 'other');
+
+    const counted = new Map<string, number>();
+    const metrics = {
+      counter: (o: { name: string }) => ({
+        inc: (labels: Record<string, string | number> = {}, v = 1) => {
+          const key = `${o.name}${JSON.stringify(labels)}`;
+          counted.set(key, (counted.get(key) ?? 0) + v);
+        },
+      }),
+      gauge: () => ({ set() {}, inc() {}, dec() {} }),
+      histogram: () => ({ observe() {} }),
+    };
+    const clock = new SimulatedClock(Date.UTC(2026, 0, 1));
+    const network = createLocalNetwork();
+    const authority = createDomainAuthority('d1', { clock });
+    const trustStore = authority.trustStore();
+    const nf = localBus({ network, identity: authority.issue({ agentId: 'd1:gnb-1', level: 'nf', slice: 's1', subslice: 'ran', nf: 'gnb-1' }), trustStore, clock, metrics });
+    const parent = localBus({ network, identity: authority.issue({ agentId: 'd1:ran', level: 'subslice', slice: 's1', subslice: 'ran' }), trustStore, clock, metrics });
+    const got: string[] = [];
+    parent.subscribe(childrenSubject('subslice', p, 'escalate'), (m) => {
+      got.push(m.subject);
+    });
+    await nf.publish(loopSubject('nf', p, 'escalate'), utf8('{}'));
+    await clock.advance(1);
+    assert.equal(got.length, 1);
+    assert.equal(counted.get('sliceguard_bus_messages_total{"direction":"out","subject_class":"escalate"}'), 1);
+    assert.equal(counted.get('sliceguard_bus_messages_total{"direction":"in","subject_class":"escalate"}'), 1);
+    await nf.close();
+    await parent.close();
   });
 
   it('ReplayWindow accepts out-of-order fresh sequences and refuses repeats and too-old ones', () => {
