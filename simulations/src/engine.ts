@@ -20,6 +20,11 @@ export interface RunOptions {
    * finish before simulated time moves on, so its result lands at the right simulated time.
    */
   settle?: () => Promise<void>;
+  /**
+   * Real-time pacing: simulated ms per wall-clock ms (1 = real time, 10 = ten times faster).
+   * Omitted: as fast as the machine goes. Pacing never speeds a run up, it only waits.
+   */
+  pace?: number;
 }
 
 export interface RunResult {
@@ -88,7 +93,11 @@ export class SimulationEngine {
   async run(untilOffsetMs: number, options: RunOptions = {}): Promise<RunResult> {
     const step = options.stepMs ?? 60_000;
     if (!(step > 0)) throw new InvalidSimulationOptionsError('stepMs must be > 0', { stepMs: step });
+    if (options.pace !== undefined && !(options.pace > 0 && Number.isFinite(options.pace))) {
+      throw new InvalidSimulationOptionsError('pace must be a positive number (simulated ms per wall ms)', { pace: options.pace });
+    }
     const wall0 = performance.now();
+    const sim0 = this.clock.now();
     const end = this.startMs + untilOffsetMs;
     let fired = 0;
     while (this.clock.now() < end) {
@@ -102,9 +111,26 @@ export class SimulationEngine {
       options.onProgress?.(this.elapsed(), untilOffsetMs);
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (options.settle) await options.settle();
+      if (options.pace !== undefined) {
+        const due = wall0 + (this.clock.now() - sim0) / options.pace;
+        const wait = due - performance.now();
+        if (wait > 0) await sleepWall(wait, options.signal);
+      }
     }
     return { simulatedMs: untilOffsetMs, wallMs: performance.now() - wall0, timersFired: fired };
   }
+}
+
+function sleepWall(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Poisson-distributed count with mean `lambda` (Knuth below 30, normal approximation above). */

@@ -27,6 +27,8 @@ export interface RunScenarioOptions {
   onProgress?: (doneMs: number, totalMs: number, phase: string) => void;
   signal?: AbortSignal;
   /** Simulated time per engine step between progress reports. Default 60 s. */
+  /** Real-time pacing (simulated ms per wall ms; 1 = real time). Steps become 1 s. */
+  pace?: number;
   stepMs?: number;
 }
 
@@ -108,14 +110,15 @@ export async function runScenario(scenario: string | ScenarioDefinition, options
     await layer.start();
     const progress = (phase: string) => (done: number) => options.onProgress?.(done, setup.durationMs, phase);
     const settle = layer.settle ? () => layer!.settle!() : undefined;
-    const stepMs = settle ? 1000 : options.stepMs;
-    const first = await engine.run(setup.trainingMs, { stepMs, settle, signal: options.signal, onProgress: progress('normal traffic (training)') });
+    const stepMs = settle || options.pace !== undefined ? 1000 : options.stepMs;
+    const pace = options.pace;
+    const first = await engine.run(setup.trainingMs, { stepMs, settle, pace, signal: options.signal, onProgress: progress('normal traffic (training)') });
     fired += first.timersFired;
     if (layer.endTraining) {
       options.onProgress?.(setup.trainingMs, setup.durationMs, 'fitting detectors');
       await layer.endTraining();
     }
-    const second = await engine.run(setup.durationMs, { stepMs, settle, signal: options.signal, onProgress: progress('scenario') });
+    const second = await engine.run(setup.durationMs, { stepMs, settle, pace, signal: options.signal, onProgress: progress('scenario') });
     fired += second.timersFired;
   } finally {
     observer?.cancel();

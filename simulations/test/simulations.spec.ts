@@ -58,6 +58,20 @@ describe('simulations: engine', () => {
     assert.equal(r.simulatedMs, 7000);
   });
 
+  it('paces the simulated clock to the wall clock when asked, and refuses a bad pace', async () => {
+    const fast = new SimulationEngine({ seed: 1 });
+    const unpaced = await fast.run(4000, { stepMs: 1000 });
+    assert.ok(unpaced.wallMs < 100, `unpaced runs as fast as it can (${unpaced.wallMs} ms)`);
+    const engine = new SimulationEngine({ seed: 1 });
+    const seen: number[] = [];
+    engine.every(1000, () => seen.push(engine.elapsed()));
+    // 4 s simulated at 20× real time: at least 200 ms of wall time
+    const paced = await engine.run(4000, { stepMs: 1000, pace: 20 });
+    assert.ok(paced.wallMs >= 190, `paced run took ${paced.wallMs} ms`);
+    assert.deepEqual(seen, [1000, 2000, 3000, 4000], 'pacing does not change what happens');
+    await assert.rejects(new SimulationEngine({ seed: 1 }).run(1000, { pace: 0 }), /pace must be a positive number/);
+  });
+
   it('forks independent, reproducible random streams and refuses a label twice', () => {
     const a = new SimulationEngine({ seed: 42 }).fork('x');
     const b = new SimulationEngine({ seed: 42 }).fork('x');

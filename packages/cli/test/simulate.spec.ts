@@ -38,6 +38,9 @@ describe('cli: simulate', () => {
     const s = await run('simulate', 'flash-crowd', '--seed', 'abc');
     assert.equal(s.code, 1);
     assert.match(s.err, /--seed/);
+    const rt = await run('simulate', 'flash-crowd', '--realtime', 'fast', '--quiet');
+    assert.equal(rt.code, 1);
+    assert.match(rt.err, /--realtime must be a positive speed, got "fast"/);
     const n = await run('simulate', 'flash-crowd', '--nats', 'http://x', '--quiet');
     assert.equal(n.code, 1);
     assert.match(n.err, /--nats: "http:\/\/x" is not a NATS URL/);
@@ -47,11 +50,13 @@ describe('cli: simulate', () => {
     this.timeout(120_000);
     const server = await startNatsServer();
     try {
-      const r = await run('simulate', 'signaling-storm', '--short', '--quiet', '--json', '--nats', server.url, '--out', join(dir, 'nats'));
+      // paced to the wall clock (here 100× real time) over the real broker
+      const r = await run('simulate', 'signaling-storm', '--short', '--quiet', '--json', '--nats', server.url, '--realtime', '100', '--out', join(dir, 'nats'));
       assert.equal(r.code, 0, r.err);
-      const summary = JSON.parse(r.out) as { checks: { name: string; pass: boolean }[] };
+      const summary = JSON.parse(r.out) as { checks: { name: string; pass: boolean }[]; wallMs: number };
       assert.ok(summary.checks.every((c) => c.pass), JSON.stringify(summary.checks));
-      const report = JSON.parse(readFileSync(join(dir, 'nats', 'report.json'), 'utf8')) as { notes: string[] };
+      const report = JSON.parse(readFileSync(join(dir, 'nats', 'report.json'), 'utf8')) as { notes: string[]; simulatedS: number };
+      assert.ok(summary.wallMs >= (report.simulatedS * 1000) / 100 - 50, `a paced run takes at least simulated/100 (${summary.wallMs} ms for ${report.simulatedS} s)`);
       assert.ok(report.notes.some((x) => x.startsWith(`brokers: nats-server at ${server.url}`)), report.notes.join('\n'));
     } finally {
       await server.stop();

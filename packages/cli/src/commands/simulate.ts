@@ -14,6 +14,7 @@ interface SimulateOptions {
   quiet?: boolean;
   check?: boolean;
   nats?: string;
+  realtime?: string | true;
 }
 
 /** The loops the simulation runs: every agent of the topology in this process, or none (baseline). */
@@ -58,6 +59,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-loops', 'run without security loops (the unprotected baseline)')
     .option('--quiet', 'no progress output')
     .option('--check', 'exit 1 when a scenario target fails')
+    .option('--realtime [speed]', 'pace the simulated clock to the wall clock (1 = real time; 10 = ten times faster)')
     .option('--nats <urls>', 'run the agents over this nats-server (nats://host:port, comma-separated for a cluster) instead of the in-process bus')
     .action(async (name: string, opts: SimulateOptions) => {
       if (opts.list) {
@@ -70,6 +72,11 @@ export function register(program: Command, ctx: CliContext): void {
       const seed = Number(opts.seed);
       const nats = opts.nats !== undefined ? natsUrls(opts.nats) : undefined;
       if (nats && !opts.loops) throw new InvalidInputError('--nats runs the agents over NATS; it cannot be combined with --no-loops', { option: 'nats' });
+      let pace: number | undefined;
+      if (opts.realtime !== undefined) {
+        pace = opts.realtime === true ? 1 : Number(opts.realtime);
+        if (!(pace > 0) || !Number.isFinite(pace)) throw new InvalidInputError(`--realtime must be a positive speed, got "${opts.realtime}"`, { option: 'realtime' });
+      }
       const out = resolve(opts.out ?? `reports/${name}-seed${seed}`);
       const plain = {
         isTTY: false,
@@ -86,6 +93,7 @@ export function register(program: Command, ctx: CliContext): void {
           short: opts.short ?? false,
           outDir: out,
           security: securityLayer(opts.loops, nats),
+          ...(pace !== undefined ? { pace } : {}),
           onProgress: progress ? (d, t, p) => progress.update(d, t, p) : undefined,
         });
       } finally {
