@@ -12,7 +12,7 @@ import { createDomainAuthority, TrustStore, writeCredentialFile, writeKeyFile } 
 import { runAgentProcess } from '@sliceguard/agents';
 import type { RunningAgent } from '@sliceguard/agents';
 import { DurableState, openStore } from '@sliceguard/store';
-import { type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
+import { type NatsServerHandle, startNatsServer, waitUntil } from '@sliceguard/test-utils';
 import { main } from '@sliceguard/cli';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -30,13 +30,7 @@ domains:
               - { id: web, type: web, kind: cnf, exporter: { url: "http://127.0.0.1:1/metrics" } }
 `;
 
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> => waitUntil(check, { timeoutMs, what, intervalMs: 50 });
 
 /**
  * The agent-level kill -9 test: the slice agent runs as its own `sliceguard agent` process over a

@@ -11,7 +11,7 @@ import { seededRng, systemClock } from '@sliceguard/core';
 import { connectNatsBus } from '@sliceguard/bus';
 import { createDomainAuthority, readKeyFile, TrustStore } from '@sliceguard/identity';
 import { NF_CATALOGUE } from '@sliceguard/topology';
-import { type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
+import { type NatsServerHandle, startNatsServer, waitUntil } from '@sliceguard/test-utils';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CLI = join(ROOT, 'packages/cli/bin/sliceguard.js');
@@ -73,13 +73,7 @@ function exporter(state: { surge: boolean }): Server {
   });
 }
 
-async function waitFor(cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = (cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> => waitUntil(cond, { timeoutMs, what, intervalMs: 50 });
 
 describe('e2e: signaling-DDoS flow over a real nats-server, one process per agent (sliceguard up)', function () {
   this.timeout(90_000);

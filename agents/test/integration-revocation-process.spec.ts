@@ -6,7 +6,7 @@ import { silentLogger, systemClock } from '@sliceguard/core';
 import { connectNatsBus, REVOCATIONS_TOPIC } from '@sliceguard/bus';
 import type { NatsBus } from '@sliceguard/bus';
 import { createDomainAuthority, TrustStore, writeCredentialFile, writeKeyFile } from '@sliceguard/identity';
-import { type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
+import { type NatsServerHandle, startNatsServer, waitUntil } from '@sliceguard/test-utils';
 import type { TrustTransitionEvent } from '@sliceguard/trust';
 import type { DomainAgent, RunningAgent } from '../src/index.js';
 import { runAgentProcess } from '../src/index.js';
@@ -23,13 +23,7 @@ domains:
               - { id: web, type: web, kind: cnf }
 `;
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> => waitUntil(check, { timeoutMs, what, intervalMs: 25 });
 
 describe('integration: a domain agent process with the root key publishes trust revocations', function () {
   this.timeout(30_000);

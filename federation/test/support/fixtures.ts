@@ -1,3 +1,4 @@
+import { waitUntil } from '@sliceguard/test-utils';
 import type { FlatWeights, TrustEvidence, TrustSink, TrustView } from '@sliceguard/core';
 import { seededRng } from '@sliceguard/core';
 import { createDenseAutoencoder, type DenseAutoencoder } from '../../src/index.js';
@@ -42,10 +43,4 @@ export function fixedTrust(weights: Record<string, number>, quarantined: string[
   };
 }
 
-export async function waitFor(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export const waitFor = (predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> => waitUntil(predicate, { timeoutMs, what });

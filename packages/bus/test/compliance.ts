@@ -1,3 +1,4 @@
+import { waitUntil } from '@sliceguard/test-utils';
 import assert from 'node:assert/strict';
 import { type Bus, type Clock, type InboundMessage, type RejectReason, loopSubject, systemClock, systemSubject, utf8 } from '@sliceguard/core';
 import { type AgentIdentity, type DomainAuthority, type TrustStore, createDomainAuthority } from '@sliceguard/identity';
@@ -15,13 +16,7 @@ export interface Fabric {
 
 export type FabricFactory = (options: { maxPayload?: number }) => Promise<Fabric>;
 
-export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export const waitFor = (cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> => waitUntil(cond, { timeoutMs, what });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -7,3 +7,4 @@ export {
   startNatsServer,
 } from './nats-server.js';
 export type { NatsClusterHandle, NatsServerHandle, NatsServerOptions } from './nats-server.js';
+export { type WaitUntilOptions, waitUntil } from './wait.js';

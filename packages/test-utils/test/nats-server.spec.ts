@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { startNatsCluster, startNatsServer } from '../src/index.js';
+import { startNatsCluster, startNatsServer, waitUntil } from '../src/index.js';
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -51,5 +51,14 @@ describe('test-utils: nats-server harness', () => {
     } finally {
       await cluster.stop();
     }
+  });
+});
+
+describe('test-utils: waitUntil', () => {
+  it('resolves once the check holds and rejects with what it waited for on timeout', async () => {
+    let n = 0;
+    await waitUntil(() => ++n >= 3, { intervalMs: 1 });
+    assert.equal(n, 3);
+    await assert.rejects(waitUntil(() => false, { timeoutMs: 20, what: () => 'the moon' }), /timed out after 20 ms waiting for the moon/);
   });
 });
