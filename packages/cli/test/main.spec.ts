@@ -25,9 +25,17 @@ describe('cli: main', () => {
   it('bench --quick runs the named suites and prints one JSON document', async () => {
     const r = await run('bench', '--quick', '--only', 'policy,trust');
     assert.equal(r.code, 0, r.err);
-    const report = JSON.parse(r.out) as { quick: boolean; results: Record<string, Record<string, unknown>> };
+    const report = JSON.parse(r.out) as {
+      quick: boolean;
+      results: Record<string, Record<string, unknown>>;
+      conditions: Record<string, { wallS: number; load1Before: number; load1After: number }>;
+    };
     assert.equal(report.quick, true);
     assert.deepEqual(Object.keys(report.results), ['policy', 'trust']);
+    assert.deepEqual(Object.keys(report.conditions), ['policy', 'trust'], 'each suite records the machine load it ran under');
+    for (const c of Object.values(report.conditions)) {
+      assert.ok(c.wallS >= 0 && Number.isFinite(c.load1Before) && Number.isFinite(c.load1After));
+    }
     for (const [name, result] of Object.entries(report.results)) {
       assert.equal(result.error, undefined, `${name} failed: ${String(result.error)}`);
       assert.ok(Object.keys(result).length > 0, `${name} reported figures`);

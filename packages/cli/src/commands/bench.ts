@@ -31,10 +31,14 @@ export function register(program: Command, ctx: CliContext): void {
       const unknown = wanted.filter((w) => !(BENCH_SUITES as readonly string[]).includes(w));
       if (unknown.length > 0) throw new InvalidInputError(`unknown bench suite(s): ${unknown.join(', ')}; known: ${BENCH_SUITES.join(', ')}`);
       const results: Record<string, unknown> = {};
+      const { loadavg } = await import('node:os');
+      /** Per suite: wall time and the 1-minute load average before and after (the machine is shared: read figures against it). */
+      const conditions: Record<string, { wallS: number; load1Before: number; load1After: number }> = {};
       const started = new Date().toISOString();
       for (const name of wanted) {
         const t0 = performance.now();
-        ctx.err(`bench: ${name}…\n`);
+        const load1Before = loadavg()[0];
+        ctx.err(`bench: ${name}… (load average ${load1Before.toFixed(2)})\n`);
         try {
           const mod = (await import(`@sliceguard/${name}/bench`)) as BenchModule;
           results[name] = await mod.run({ quick: opts.quick, log: (l) => ctx.err(`  ${name}: ${l}\n`) });
@@ -42,7 +46,9 @@ export function register(program: Command, ctx: CliContext): void {
           results[name] = { error: error instanceof Error ? error.message : String(error) };
           ctx.setExitCode(1);
         }
-        ctx.err(`bench: ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+        const wallS = (performance.now() - t0) / 1000;
+        conditions[name] = { wallS: Math.round(wallS * 10) / 10, load1Before: round2(load1Before), load1After: round2(loadavg()[0]) };
+        ctx.err(`bench: ${name} done in ${wallS.toFixed(1)} s (load average ${loadavg()[0].toFixed(2)})\n`);
       }
       const report = {
         started,
@@ -50,10 +56,15 @@ export function register(program: Command, ctx: CliContext): void {
         node: process.version,
         cpus: (await import('node:os')).cpus().length,
         quick: opts.quick,
+        conditions,
         results,
       };
       const json = `${JSON.stringify(report, null, 2)}\n`;
       if (opts.out) writeFileSync(opts.out, json);
       ctx.out(json);
     });
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
