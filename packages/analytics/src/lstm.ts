@@ -1,15 +1,16 @@
-import type { FlatWeights, Logger, TrainableModel, WeightTensorLayout } from '@sliceguard/core';
+import type { FlatWeights, Logger, Rng, TrainableModel, WeightTensorLayout } from '@sliceguard/core';
 import { layoutsEqual, seededRng, silentLogger, throwIfAborted } from '@sliceguard/core';
 import type { BackendName, BackendPreference, Tf } from './backend.js';
 import { loadTf } from './backend.js';
 import { InvalidOptionsError, ModelShapeError, NotTrainedError } from './errors.js';
+import { LstmNetwork } from './network.js';
 import type { ScalerKind } from './preprocess.js';
 import { Scaler, scaleRows, slidingWindows } from './preprocess.js';
 import type { Threshold, ThresholdOptions } from './threshold.js';
 import { calibrateThreshold } from './threshold.js';
 
-type LayersModel = import('@tensorflow/tfjs').LayersModel;
-type Tensor = import('@tensorflow/tfjs').Tensor;
+type Tensor3D = import('@tensorflow/tfjs').Tensor3D;
+type Optimizer = import('@tensorflow/tfjs').Optimizer;
 
 /** Architecture and preprocessing of an LSTM autoencoder; saved with the model as its topology. */
 export interface LstmAutoencoderConfig {
@@ -25,7 +26,7 @@ export interface LstmAutoencoderConfig {
   learningRate: number;
   /** Per-metric scaler kind. Default 'minmax'. */
   scaler: ScalerKind;
-  /** Seed of the initial weights (training order is still shuffled by tfjs). Default 1. */
+  /** Seed of the initial weights and of the training shuffle order (unless an rng is injected). Default 1. */
   seed: number;
 }
 
@@ -48,6 +49,8 @@ export interface TrainOptions {
   maxWindows?: number;
   /** Shuffle the training windows each epoch. Default true. */
   shuffle?: boolean;
+  /** Shuffle order. Default: the model's own stream seeded from config.seed (training is reproducible). */
+  rng?: Rng;
   signal?: AbortSignal;
   onEpoch?: (epoch: number, logs: { loss: number; valLoss?: number; seconds: number }) => void;
 }
@@ -116,19 +119,25 @@ export class LstmAutoencoder implements TrainableModel {
   threshold: Threshold | undefined;
   metadata: TrainingMetadata | undefined;
   private readonly tf: Tf;
-  private readonly model: LayersModel;
+  private readonly net: LstmNetwork;
+  /** Adam, kept across train/fit calls (its moments persist like a compiled Keras model's). */
+  private readonly optimizer: Optimizer;
   private readonly logger: Logger;
   private readonly layoutCache: WeightTensorLayout[];
+  /** Default shuffle stream, seeded from config.seed. */
+  private readonly shuffleRng: Rng;
   private disposed = false;
 
-  private constructor(tf: Tf, backend: BackendName, config: LstmAutoencoderConfig, model: LayersModel, logger: Logger) {
+  private constructor(tf: Tf, backend: BackendName, config: LstmAutoencoderConfig, logger: Logger) {
     this.tf = tf;
     this.backend = backend;
     this.config = Object.freeze({ ...config, metrics: [...config.metrics], encoderUnits: [...config.encoderUnits], decoderUnits: [...config.decoderUnits] });
-    this.model = model;
+    this.net = new LstmNetwork(tf, { features: config.metrics.length, window: config.window, encoderUnits: config.encoderUnits, decoderUnits: config.decoderUnits });
+    this.optimizer = tf.train.adam(config.learningRate);
     this.logger = logger;
     this.scaler = new Scaler(config.metrics, config.scaler);
-    this.layoutCache = computeLayout(model);
+    this.layoutCache = this.net.layout;
+    this.shuffleRng = seededRng(`lstm-ae:shuffle:${config.seed}`);
   }
 
   /** Builds an untrained model (weights initialised from config.seed). Loads TensorFlow.js on first use. */
@@ -136,8 +145,7 @@ export class LstmAutoencoder implements TrainableModel {
     const config = resolveConfig(init);
     const logger = options.logger ?? silentLogger();
     const { tf, backend } = await loadTf({ backend: options.backend, logger });
-    const model = buildModel(tf, config);
-    const m = new LstmAutoencoder(tf, backend, config, model, logger);
+    const m = new LstmAutoencoder(tf, backend, config, logger);
     m.setWeights(initialWeights(m.layoutCache, config.seed));
     return m;
   }
@@ -161,12 +169,7 @@ export class LstmAutoencoder implements TrainableModel {
 
   getWeights(): FlatWeights {
     this.assertLive();
-    const total = this.parameterCount;
-    const values = new Float32Array(total);
-    const tensors = this.model.getWeights();
-    tensors.forEach((t, i) => {
-      values.set(t.dataSync() as Float32Array, this.layoutCache[i].offset);
-    });
+    const values = this.net.read();
     return { layout: this.layoutCache.map((l) => ({ ...l, shape: [...l.shape] })), values };
   }
 
@@ -186,10 +189,7 @@ export class LstmAutoencoder implements TrainableModel {
     for (let i = 0; i < weights.values.length; i++) {
       if (!Number.isFinite(weights.values[i])) throw new ModelShapeError(`weight ${i} is not finite (${weights.values[i]})`, { index: i });
     }
-    const tf = this.tf;
-    const tensors = this.layoutCache.map((l) => tf.tensor(weights.values.slice(l.offset, l.offset + l.length), l.shape, 'float32'));
-    this.model.setWeights(tensors);
-    for (const t of tensors) t.dispose();
+    this.net.assign(weights.values);
   }
 
   /**
@@ -234,43 +234,61 @@ export class LstmAutoencoder implements TrainableModel {
     }
     const needed = validationSplit > 0 ? 2 : 1;
     if (count < needed) throw new InvalidOptionsError(`training needs at least ${this.window + needed - 1} rows for window ${this.window}, got ${rows.length}`, { rows: rows.length });
-    const tf = this.tf;
-    const x = tf.tensor3d(data, [count, this.window, f]);
+    const w = this.window;
+    const span = w * f;
+    // Keras semantics: the validation windows are the last fraction (a held-out time span), the
+    // rest is shuffled every epoch and cut into batches (the last one may be smaller)
+    const trainCount = validationSplit > 0 ? Math.floor(count * (1 - validationSplit)) : count;
+    if (trainCount < 1 || trainCount === count && validationSplit > 0) {
+      throw new InvalidOptionsError(`validationSplit ${validationSplit} leaves no training or no validation windows of ${count}`, { option: 'validationSplit' });
+    }
+    const rng = options.rng ?? this.shuffleRng;
+    const shuffle = options.shuffle ?? true;
+    const order = Int32Array.from({ length: trainCount }, (_, i) => i);
+    const batch = new Float32Array(Math.min(batchSize, trainCount) * span);
     const history: { loss: number; valLoss?: number }[] = [];
     const started = performance.now();
-    let epochStart = started;
+    const signal = options.signal;
     let best = Number.POSITIVE_INFINITY;
     let sinceBest = 0;
-    const model = this.model;
-    const signal = options.signal;
-    const callback = new tf.CustomCallback({
-      onBatchEnd: async () => {
-        if (signal?.aborted) model.stopTraining = true;
-      },
-      onEpochEnd: async (epoch, logs) => {
-        const loss = Number(logs?.loss);
-        const valLoss = logs?.val_loss === undefined ? undefined : Number(logs.val_loss);
-        history.push(valLoss === undefined ? { loss } : { loss, valLoss });
-        const now = performance.now();
-        options.onEpoch?.(epoch, { loss, valLoss, seconds: (now - epochStart) / 1000 });
-        this.logger.debug({ epoch, loss, valLoss, seconds: (now - epochStart) / 1000 }, 'analytics: epoch');
-        epochStart = now;
-        if (!Number.isFinite(loss)) {
-          model.stopTraining = true;
-          return;
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const epochStart = performance.now();
+      if (shuffle) {
+        for (let i = trainCount - 1; i > 0; i--) {
+          const j = rng.int(i + 1);
+          const tmp = order[i];
+          order[i] = order[j];
+          order[j] = tmp;
         }
-        // early stopping on the validation loss (training loss without a validation split)
-        const monitored = valLoss ?? loss;
-        if (monitored < best - minDelta) {
-          best = monitored;
-          sinceBest = 0;
-        } else if (patience > 0 && ++sinceBest >= patience) model.stopTraining = true;
-      },
-    });
-    try {
-      await model.fit(x, x, { epochs, batchSize, validationSplit, shuffle: options.shuffle ?? true, callbacks: [callback], verbose: 0 });
-    } finally {
-      x.dispose();
+      }
+      let lossSum = 0;
+      for (let from = 0; from < trainCount; from += batchSize) {
+        const n = Math.min(batchSize, trainCount - from);
+        timeMajor(data, order, from, n, w, f, batch);
+        const x = this.tf.tensor3d(batch.subarray(0, n * span), [w, n, f]);
+        try {
+          lossSum += this.net.trainStep(this.optimizer, x) * n;
+        } finally {
+          x.dispose();
+        }
+        // yield to the event loop between batches (timers, abort signals, other agents)
+        if ((from / batchSize) % 8 === 7) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (signal?.aborted) break;
+      }
+      if (signal?.aborted) break;
+      const loss = lossSum / trainCount;
+      const valLoss = trainCount < count ? this.meanLoss(data, trainCount, count) : undefined;
+      history.push(valLoss === undefined ? { loss } : { loss, valLoss });
+      const seconds = (performance.now() - epochStart) / 1000;
+      options.onEpoch?.(epoch, { loss, valLoss, seconds });
+      this.logger.debug({ epoch, loss, valLoss, seconds }, 'analytics: epoch');
+      if (!Number.isFinite(loss)) break;
+      // early stopping on the validation loss (training loss without a validation split)
+      const monitored = valLoss ?? loss;
+      if (monitored < best - minDelta) {
+        best = monitored;
+        sinceBest = 0;
+      } else if (patience > 0 && ++sinceBest >= patience) break;
     }
     throwIfAborted(signal);
     const last = history[history.length - 1];
@@ -312,10 +330,9 @@ export class LstmAutoencoder implements TrainableModel {
     for (let start = 0; start < count; start += chunk) {
       const n = Math.min(chunk, count - start);
       const [errT, scoreT] = tf.tidy(() => {
-        const x = tf.tensor3d(data.subarray(start * w * f, (start + n) * w * f), [n, w, f]);
-        const y = this.model.predict(x, { batchSize: n }) as Tensor;
-        const err = tf.abs(tf.sub(x, y)).mean(1); // [n, f]
-        return [err, err.mean(1)];
+        const x = tf.transpose(tf.tensor3d(data.subarray(start * w * f, (start + n) * w * f), [n, w, f]), [1, 0, 2]) as Tensor3D; // time-major
+        const err = tf.mean(tf.abs(tf.sub(x, this.net.reconstruct(x))), 0); // [n, f]
+        return [err, tf.mean(err, 1)];
       });
       try {
         perMetric.set((await errT.data()) as Float32Array, start * f);
@@ -348,7 +365,29 @@ export class LstmAutoencoder implements TrainableModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.model.dispose();
+    this.net.dispose();
+    this.optimizer.dispose();
+  }
+
+  /** Mean window MAE of windows [from, to) of already-scaled window data (validation loss). */
+  private meanLoss(data: Float32Array, from: number, to: number, chunk = 1024): number {
+    const tf = this.tf;
+    const w = this.window;
+    const f = this.metrics.length;
+    let sum = 0;
+    for (let start = from; start < to; start += chunk) {
+      const n = Math.min(chunk, to - start);
+      const t = tf.tidy(() => {
+        const x = tf.transpose(tf.tensor3d(data.subarray(start * w * f, (start + n) * w * f), [n, w, f]), [1, 0, 2]) as Tensor3D;
+        return tf.sum(tf.abs(tf.sub(x, this.net.reconstruct(x))));
+      });
+      try {
+        sum += (t.dataSync() as Float32Array)[0];
+      } finally {
+        t.dispose();
+      }
+    }
+    return sum / ((to - from) * w * f);
   }
 
   private assertLive(): void {
@@ -356,43 +395,13 @@ export class LstmAutoencoder implements TrainableModel {
   }
 }
 
-function buildModel(tf: Tf, config: LstmAutoencoderConfig): LayersModel {
-  const f = config.metrics.length;
-  const input = tf.input({ shape: [config.window, f], name: 'input' });
-  let x = input as unknown as import('@tensorflow/tfjs').SymbolicTensor;
-  // weights are set from our own seeded initialiser right after building: 'zeros' keeps tfjs's
-  // random initialisers (and their console warnings) out of the way
-  config.encoderUnits.forEach((units, i) => {
-    x = tf.layers
-      .lstm({ units, returnSequences: i < config.encoderUnits.length - 1, name: `encoder_${i}`, kernelInitializer: 'zeros', recurrentInitializer: 'zeros' })
-      .apply(x) as typeof x;
-  });
-  x = tf.layers.repeatVector({ n: config.window, name: 'repeat' }).apply(x) as typeof x;
-  config.decoderUnits.forEach((units, i) => {
-    x = tf.layers.lstm({ units, returnSequences: true, name: `decoder_${i}`, kernelInitializer: 'zeros', recurrentInitializer: 'zeros' }).apply(x) as typeof x;
-  });
-  const output = tf.layers
-    .timeDistributed({ layer: tf.layers.dense({ units: f, name: 'reconstruction', kernelInitializer: 'zeros' }), name: 'output' })
-    .apply(x) as typeof x;
-  const model = tf.model({ inputs: input, outputs: output, name: 'lstm_autoencoder' });
-  model.compile({ optimizer: tf.train.adam(config.learningRate), loss: 'meanAbsoluteError' });
-  return model;
-}
-
-function computeLayout(model: LayersModel): WeightTensorLayout[] {
-  const layout: WeightTensorLayout[] = [];
-  let offset = 0;
-  for (const layer of model.layers) {
-    for (const w of layer.weights) {
-      // originalName has no process-wide uniqueness suffix, so two models built in one process share names
-      const suffix = w.originalName.split('/').pop() ?? w.originalName;
-      const shape = w.shape.map((d) => d ?? 1);
-      const length = shape.reduce((a, b) => a * b, 1);
-      layout.push({ name: `${layer.name}/${suffix}`, shape, offset, length });
-      offset += length;
-    }
+/** Copies windows order[from..from+n) of batch-major data [count, w, f] into out as time-major [w, n, f]. */
+function timeMajor(data: Float32Array, order: Int32Array, from: number, n: number, w: number, f: number, out: Float32Array): void {
+  const span = w * f;
+  for (let b = 0; b < n; b++) {
+    const src = order[from + b] * span;
+    for (let t = 0; t < w; t++) out.set(data.subarray(src + t * f, src + (t + 1) * f), (t * n + b) * f);
   }
-  return layout;
 }
 
 function describeLayoutMismatch(expected: readonly WeightTensorLayout[], got: readonly WeightTensorLayout[]): string {
