@@ -1,4 +1,4 @@
-import type { Agent, Collector, InProcessTopology } from '@sliceguard/agents';
+import type { Agent, Collector, DomainResources, InProcessTopology } from '@sliceguard/agents';
 import { startTopologyInProcess } from '@sliceguard/agents';
 import { createLstmDetector, createStatisticalDetector, type LstmAutoencoder, trainLstmAutoencoder } from '@sliceguard/analytics';
 import { type AgentLevel, type Bus, emptyRejectCounts, loopSubject, type Sample, type StreamingDetector, systemSubject, type Verdict } from '@sliceguard/core';
@@ -12,6 +12,7 @@ import type { Recorder } from './recorder.js';
 import type { MetricFeed } from './world.js';
 import { type FederationRig, startFederation } from './fl-layer.js';
 import { type CoordinationLedger, coordinationLedger } from './ledger.js';
+import { processesSecurityLayer } from './processes-layer.js';
 
 export interface AgentsLayerOptions {
   /** NF detector: the LSTM autoencoder trained at the end of the training phase, or the statistical baseline throughout. Default: what the scenario asks for. */
@@ -30,7 +31,23 @@ export interface AgentsLayerOptions {
    * starts its own 3-node cluster when this is absent.
    */
   nats?: string | readonly string[];
+  /**
+   * Spread the agents over this many child processes (needs `nats`): each hosts its agents on NATS
+   * clients of the given server; this process keeps the world, the engine and the report (see
+   * processes-layer.ts). Absent: every agent runs in this process.
+   */
+  processes?: number;
+  /** With `processes`: called with the child processes once they are all ready (tests). */
+  onHosts?: (hosts: readonly { index: number; pid: number; agents: readonly string[] }[]) => void;
 }
+
+/** Where a detector's verdicts go (the recorder, or a batch sent to it from another process). */
+export interface VerdictSink {
+  onVerdict(nf: string, v: Verdict): void;
+}
+
+/** Where a loop's analytics events, executed actions and failures go. */
+export type LoopSink = Pick<Recorder, 'note' | 'onEvent' | 'onAction'>;
 
 interface NatsRig {
   servers: string[];
@@ -91,7 +108,7 @@ export class RecordedDetector implements StreamingDetector {
   constructor(
     private readonly baseline: StreamingDetector,
     private readonly nf: string,
-    private readonly recorder: Recorder,
+    private readonly recorder: VerdictSink,
   ) {}
 
   get name(): string {
@@ -122,7 +139,8 @@ export class RecordedDetector implements StreamingDetector {
   }
 }
 
-const CHANNEL_KIND: Record<string, string> = {
+/** The observer's message kinds by coordination payload kind. */
+export const CHANNEL_KIND: Record<string, string> = {
   escalation: 'escalate',
   delegation: 'delegate',
   outcome: 'outcome',
@@ -138,6 +156,7 @@ const CHANNEL_KIND: Record<string, string> = {
  * acting through each domain's traffic filter and simulated MANO — which the traffic models obey.
  */
 export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityLayerFactory {
+  if (options.processes !== undefined) return processesSecurityLayer(options);
   return async (ctx: SecurityLayerContext): Promise<SecurityLayer> => {
     const { recorder, engine } = ctx;
     const detectorKind = options.detector ?? ctx.detector;
@@ -186,29 +205,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
     }
     if (nats) recorder.note(`brokers: nats-server at ${nats.servers.join(', ')}${nats.cluster ? ' (3-node cluster started for this run)' : ''}; ${nats.buses.length} agent connections`);
 
-    const domainOfNf = new Map<string, string>();
-    for (const spec of sim.specs) if (spec.nf) domainOfNf.set(spec.nf.id, spec.domain);
-    const resourcesOf = (nf: string) => {
-      const r = sim.resources.get(domainOfNf.get(nf) ?? '');
-      if (!r) throw new SimulationRunError(`no domain resources for NF ${nf}`);
-      return r;
-    };
-    const gates = new Map<string, TrafficGate>();
-    const capacities = new Map<string, CapacityView>();
-    for (const [domain, r] of sim.resources) {
-      gates.set(domain, filterGate(r.filter));
-      capacities.set(domain, manoCapacity(r.mano));
-    }
-    const cap = (nf: string): CapacityView => capacities.get(domainOfNf.get(nf) ?? '') ?? manoCapacity(resourcesOf(nf).mano);
-    const gate: TrafficGate = { verdict: (nf, source, now) => (gates.get(domainOfNf.get(nf) ?? '') ?? filterGate(resourcesOf(nf).filter)).verdict(nf, source, now) };
-    const capacity: CapacityView = {
-      replicas: (nf) => cap(nf).replicas(nf),
-      vsfs: (nf) => cap(nf).vsfs(nf),
-      config: (nf) => cap(nf).config(nf),
-      isolated: (nf) => cap(nf).isolated(nf),
-      reportUtilisation: (nf, u) => cap(nf).reportUtilisation?.(nf, u),
-      snapshot: (nf) => cap(nf).snapshot!(nf),
-    };
+    const { gate, capacity } = domainControls(sim.resources, sim.specs);
 
     // what the loops do: their analytics events and every action they enforced
     const detach: (() => void)[] = [];
@@ -238,21 +235,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
     for (const r of sim.resources.values()) {
       if (!r.trust) continue;
       detach.push(r.trust.attachToBus(observer, { domain: r.domain, rejections: true }));
-      detach.push(
-        r.trust.onTransition((e) => {
-          for (const action of e.added) {
-            // quarantine and revoke are core action types; weight reductions and ignored reports are notes
-            const type = action === 'quarantine' ? 'quarantine' : action === 'revoke' ? 'revoke' : undefined;
-            if (!type) {
-              recorder.note(`trust: ${e.subject} ${e.from} → ${e.to} (${action}, score ${e.score.toFixed(3)}) at ${recorder.t(e.at)} s`);
-              continue;
-            }
-            const id = `trust-${e.subject}-${action}-${e.at}`;
-            const detail = `${e.from} → ${e.to} (score ${e.score.toFixed(3)})`;
-            recorder.onAction({ id, type, target: e.subject, params: {}, requestedBy: `${r.domain}:tsm`, at: e.at }, { id, type, target: e.subject, status: 'succeeded', at: e.at, detail });
-          }
-        }),
-      );
+      detach.push(recordTrustTransitions(r.trust, r.domain, recorder, (at) => recorder.t(at)));
     }
     observer.subscribe('sg.>', (msg) => {
       let payload: { kind?: string; from?: string; to?: string };
@@ -495,7 +478,59 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
   };
 }
 
-function watchLoop(agent: Agent, recorder: Recorder): () => void {
+/** Records a trust manager's transitions: quarantine and revoke as the domain's actions, the others as notes. */
+export function recordTrustTransitions(trust: NonNullable<DomainResources['trust']>, domain: string, sink: LoopSink, t: (at: number) => number): () => void {
+  return trust.onTransition((e) => {
+    for (const action of e.added) {
+      // quarantine and revoke are core action types; weight reductions and ignored reports are notes
+      const type = action === 'quarantine' ? 'quarantine' : action === 'revoke' ? 'revoke' : undefined;
+      if (!type) {
+        sink.note(`trust: ${e.subject} ${e.from} → ${e.to} (${action}, score ${e.score.toFixed(3)}) at ${t(e.at)} s`);
+        continue;
+      }
+      const id = `trust-${e.subject}-${action}-${e.at}`;
+      const detail = `${e.from} → ${e.to} (score ${e.score.toFixed(3)})`;
+      sink.onAction({ id, type, target: e.subject, params: {}, requestedBy: `${domain}:tsm`, at: e.at }, { id, type, target: e.subject, status: 'succeeded', at: e.at, detail });
+    }
+  });
+}
+
+/**
+ * The world's enforcement points over each domain's traffic filter and simulated MANO: an NF obeys
+ * the filter and MANO of its own domain.
+ */
+export function domainControls(
+  resources: ReadonlyMap<string, Pick<DomainResources, 'mano' | 'filter'>>,
+  specs: readonly AgentSpec[],
+): { gate: TrafficGate; capacity: CapacityView } {
+  const domainOfNf = new Map<string, string>();
+  for (const spec of specs) if (spec.nf) domainOfNf.set(spec.nf.id, spec.domain);
+  const resourcesOf = (nf: string) => {
+    const r = resources.get(domainOfNf.get(nf) ?? '');
+    if (!r) throw new SimulationRunError(`no domain resources for NF ${nf}`);
+    return r;
+  };
+  const gates = new Map<string, TrafficGate>();
+  const capacities = new Map<string, CapacityView>();
+  for (const [domain, r] of resources) {
+    gates.set(domain, filterGate(r.filter));
+    capacities.set(domain, manoCapacity(r.mano));
+  }
+  const cap = (nf: string): CapacityView => capacities.get(domainOfNf.get(nf) ?? '') ?? manoCapacity(resourcesOf(nf).mano);
+  const gate: TrafficGate = { verdict: (nf, source, now) => (gates.get(domainOfNf.get(nf) ?? '') ?? filterGate(resourcesOf(nf).filter)).verdict(nf, source, now) };
+  const capacity: CapacityView = {
+    replicas: (nf) => cap(nf).replicas(nf),
+    vsfs: (nf) => cap(nf).vsfs(nf),
+    config: (nf) => cap(nf).config(nf),
+    isolated: (nf) => cap(nf).isolated(nf),
+    reportUtilisation: (nf, u) => cap(nf).reportUtilisation?.(nf, u),
+    snapshot: (nf) => cap(nf).snapshot!(nf),
+  };
+  return { gate, capacity };
+}
+
+/** Records what a loop does: its analytics events, every action it enforced, its first failures. */
+export function watchLoop(agent: Agent, recorder: LoopSink): () => void {
   let errors = 0;
   let dropped = 0;
   return agent.loop.on((notice) => {
@@ -513,6 +548,11 @@ function watchLoop(agent: Agent, recorder: Recorder): () => void {
   });
 }
 
+/** The training phase's normal samples of one NF (after the first minute), one row per sampling period in `metrics` order. */
+export function trainingRows(recorder: Recorder, nf: string, metrics: readonly string[]): number[][] {
+  return (recorder.series.get(nf) ?? []).filter((p) => p.t > 60).map((p) => metrics.map((m) => p.metrics[m] ?? 0));
+}
+
 /** Trains one LSTM autoencoder per NF on the training phase's normal samples and swaps it in. */
 async function installLstm(
   detectors: Map<string, { spec: AgentSpec; detector: RecordedDetector }>,
@@ -521,9 +561,23 @@ async function installLstm(
   options: AgentsLayerOptions,
   models: LstmAutoencoder[],
 ): Promise<void> {
-  for (const [nf, { spec, detector }] of detectors) {
-    const metrics = spec.nf!.metrics;
-    const rows = (recorder.series.get(nf) ?? []).filter((p) => p.t > 60).map((p) => metrics.map((m) => p.metrics[m] ?? 0));
+  const entries = [...detectors].map(([nf, { spec, detector }]) => ({ nf, metrics: spec.nf!.metrics, detector, rows: trainingRows(recorder, nf, spec.nf!.metrics) }));
+  await trainLstmDetectors(entries, { lstm: options.lstm, samplingPeriodMs: ctx.samplingPeriodMs, logger: ctx.logger, note: (t) => recorder.note(t), models });
+}
+
+/**
+ * Trains one LSTM autoencoder per NF on the given normal rows and installs it in that NF's
+ * RecordedDetector (used in this process, and by the agents hosts of a `processes` run).
+ */
+export async function trainLstmDetectors(
+  entries: readonly { nf: string; metrics: readonly string[]; detector: RecordedDetector; rows: number[][] }[],
+  o: { lstm?: AgentsLayerOptions['lstm']; samplingPeriodMs: number; logger: SecurityLayerContext['logger']; note: (text: string) => void; models: LstmAutoencoder[] },
+): Promise<void> {
+  const options = { lstm: o.lstm };
+  const ctx = { samplingPeriodMs: o.samplingPeriodMs, logger: o.logger };
+  const recorder = { note: o.note };
+  const models = o.models;
+  for (const { nf, metrics, detector, rows } of entries) {
     const window = options.lstm?.window ?? 12;
     if (rows.length < window * 4) {
       recorder.note(`LSTM for ${nf} not trained: only ${rows.length} normal samples (need ${window * 4}); the statistical detector stays`);

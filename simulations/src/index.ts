@@ -36,3 +36,5 @@ export { type RunScenarioOptions, runScenario, type ScenarioResult } from './run
 export { findScenario, SCENARIO_NAMES, SCENARIOS, type ScenarioContext, type ScenarioDefinition, type ScenarioSetup } from './scenarios.js';
 export { createProgressReporter, type ProgressReporter } from './progress.js';
 export { type AgentsLayerOptions, agentsSecurityLayer, feedCollector, RecordedDetector } from './agents-layer.js';
+export { processesSecurityLayer } from './processes-layer.js';
+export { placeAgents } from './host-protocol.js';

@@ -40,6 +40,10 @@ export interface SecurityLayerContext {
   federated: boolean;
   /** The scenario's brokers: the LocalBus, or a nats-server cluster the layer starts (see ScenarioDefinition.brokers). */
   brokers: 'local' | 'nats-cluster';
+  /** The run's seed (layers that start other processes pass it on). */
+  seed?: number | string;
+  /** The topology file the scenario was loaded from (layers that start other processes pass it on). */
+  topologyFile?: string;
 }
 
 /**

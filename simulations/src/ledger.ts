@@ -21,9 +21,34 @@ export interface LedgerCounts {
   lost: string[];
 }
 
+/** The part of a coordination notice the ledger counts, as plain JSON (it crosses process boundaries). */
+export interface LedgerNotice {
+  type: 'escalation_sent' | 'delegation_sent' | 'escalation_received' | 'delegation_received' | 'delegation_answered';
+  id: string;
+  correlationId?: string;
+  from?: string;
+  to?: string;
+  deadline?: number;
+  /** When the notice was given (the agent's clock). */
+  at: number;
+}
+
+/** The ledger's view of an agent's coordination notice (undefined for the kinds it does not count). */
+export function ledgerNotice(n: CoordinationNotice, at: number): LedgerNotice | undefined {
+  if (n.type === 'escalation_sent' || n.type === 'delegation_sent') {
+    const m = n.message as { id: string; correlationId: string; from: string; to: string; deadline?: number };
+    return { type: n.type, id: m.id, correlationId: m.correlationId, from: m.from, to: m.to, ...(m.deadline !== undefined ? { deadline: m.deadline } : {}), at };
+  }
+  if (n.type === 'escalation_received' || n.type === 'delegation_received') return { type: n.type, id: n.message.id, at };
+  if (n.type === 'delegation_answered') return { type: n.type, id: n.message.delegationId, at };
+  return undefined;
+}
+
 export interface CoordinationLedger {
   /** Also counts this agent's notices (a restarted agent). */
   watch(agent: Agent): void;
+  /** Counts one notice given elsewhere (an agent in another process). */
+  record(notice: LedgerNotice): void;
   counts(): LedgerCounts;
   /** Writes the counts (and one `lost message: …` note per lost message) to the recorder and detaches. */
   report(recorder: Recorder): LedgerCounts;
@@ -42,7 +67,7 @@ export function coordinationLedger(agents: Iterable<Agent>, clock: Clock, graceM
   const answered = new Set<string>();
   let retries = 0;
   const detach: (() => void)[] = [];
-  const onSent = (kind: Sent['kind'], m: { id: string; correlationId: string; from: string; to: string; deadline?: number }) => {
+  const onSent = (kind: Sent['kind'], m: { id: string; correlationId: string; from: string; to: string; deadline?: number }, at: number) => {
     const key = `${kind}:${m.id}`;
     const prev = sent.get(key);
     if (prev) {
@@ -50,16 +75,21 @@ export function coordinationLedger(agents: Iterable<Agent>, clock: Clock, graceM
       retries++;
       return;
     }
-    sent.set(key, { kind, id: m.id, correlationId: m.correlationId, from: m.from, to: m.to, at: clock.now(), ...(m.deadline !== undefined ? { deadline: m.deadline } : {}), attempts: 1 });
+    sent.set(key, { kind, id: m.id, correlationId: m.correlationId, from: m.from, to: m.to, at, ...(m.deadline !== undefined ? { deadline: m.deadline } : {}), attempts: 1 });
+  };
+  const record = (n: LedgerNotice) => {
+    const m = { id: n.id, correlationId: n.correlationId ?? n.id, from: n.from ?? '?', to: n.to ?? '?', ...(n.deadline !== undefined ? { deadline: n.deadline } : {}) };
+    if (n.type === 'escalation_sent') onSent('escalation', m, n.at);
+    else if (n.type === 'delegation_sent') onSent('delegation', m, n.at);
+    else if (n.type === 'escalation_received') received.add(`escalation:${n.id}`);
+    else if (n.type === 'delegation_received') received.add(`delegation:${n.id}`);
+    else if (n.type === 'delegation_answered') answered.add(n.id);
   };
   const watch = (agent: Agent) => {
     detach.push(
       agent.coordinator.on((n: CoordinationNotice) => {
-        if (n.type === 'escalation_sent') onSent('escalation', n.message);
-        else if (n.type === 'delegation_sent') onSent('delegation', n.message);
-        else if (n.type === 'escalation_received') received.add(`escalation:${n.message.id}`);
-        else if (n.type === 'delegation_received') received.add(`delegation:${n.message.id}`);
-        else if (n.type === 'delegation_answered') answered.add(n.message.delegationId);
+        const l = ledgerNotice(n, clock.now());
+        if (l) record(l);
       }),
     );
   };
@@ -86,6 +116,7 @@ export function coordinationLedger(agents: Iterable<Agent>, clock: Clock, graceM
   };
   return {
     watch,
+    record,
     counts,
     report(recorder) {
       for (const d of detach) d();

@@ -51,7 +51,8 @@ export async function runScenario(scenario: string | ScenarioDefinition, options
   const logger = (options.logger ?? silentLogger()).child({ module: 'simulation', scenario: def.name });
   const wall0 = performance.now();
 
-  const topology = await loadTopology(examplePath(def.topology));
+  const topologyFile = examplePath(def.topology);
+  const topology = await loadTopology(topologyFile);
   const agents = resolveAgents(topology);
   const engine = new SimulationEngine({ seed });
   const setup = def.build({ engine, topology, short });
@@ -86,6 +87,8 @@ export async function runScenario(scenario: string | ScenarioDefinition, options
     autoscaler: def.autoscaler ?? true,
     federated: def.federated ?? false,
     brokers: def.brokers ?? 'local',
+    seed,
+    topologyFile,
   });
 
   for (const fault of setup.faults ?? []) {

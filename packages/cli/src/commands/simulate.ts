@@ -15,11 +15,21 @@ interface SimulateOptions {
   check?: boolean;
   nats?: string;
   realtime?: string | true;
+  processes?: string;
 }
 
-/** The loops the simulation runs: every agent of the topology in this process, or none (baseline). */
-function securityLayer(loops: boolean, nats?: string[]): SecurityLayerFactory {
-  return loops ? agentsSecurityLayer(nats ? { nats } : {}) : noSecurityLayer();
+/** The loops the simulation runs: every agent of the topology in this process or spread over `processes` child processes, or none (baseline). */
+function securityLayer(loops: boolean, nats?: string[], processes?: number): SecurityLayerFactory {
+  return loops ? agentsSecurityLayer({ ...(nats ? { nats } : {}), ...(processes !== undefined ? { processes } : {}) }) : noSecurityLayer();
+}
+
+/** `--processes N`: a whole number ≥ 1, only with --nats (the hosts talk over it) and the loops. */
+function processCount(value: string | undefined, nats: string[] | undefined, loops: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidInputError(`--processes must be a whole number ≥ 1, got "${value}"`, { option: 'processes', value });
+  if (!nats) throw new InvalidInputError('--processes spreads the agents over processes that talk over NATS: give --nats URL as well (e.g. --nats nats://127.0.0.1:4222)', { option: 'processes' });
+  if (!loops) throw new InvalidInputError('--processes runs the agents in child processes; it cannot be combined with --no-loops', { option: 'processes' });
+  return Number(value);
 }
 
 /** `--nats a,b,c`: nats://host:port URLs (a bare host:port gets the scheme). */
@@ -61,6 +71,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--check', 'exit 1 when a scenario target fails')
     .option('--realtime [speed]', 'pace the simulated clock to the wall clock (1 = real time; 10 = ten times faster)')
     .option('--nats <urls>', 'run the agents over this nats-server (nats://host:port, comma-separated for a cluster) instead of the in-process bus')
+    .option('--processes <n>', 'with --nats: spread the agents over N child processes (domain agents in the first, the other loops round-robin); implies --realtime (speed 1 unless given)')
     .action(async (name: string, opts: SimulateOptions) => {
       if (opts.list) {
         emit(ctx, opts.json, SCENARIOS.map((s) => ({ name: s.name, topology: s.topology, summary: s.summary })), () =>
@@ -72,11 +83,14 @@ export function register(program: Command, ctx: CliContext): void {
       const seed = Number(opts.seed);
       const nats = opts.nats !== undefined ? natsUrls(opts.nats) : undefined;
       if (nats && !opts.loops) throw new InvalidInputError('--nats runs the agents over NATS; it cannot be combined with --no-loops', { option: 'nats' });
+      const processes = processCount(opts.processes, nats, opts.loops);
       let pace: number | undefined;
       if (opts.realtime !== undefined) {
         pace = opts.realtime === true ? 1 : Number(opts.realtime);
         if (!(pace > 0) || !Number.isFinite(pace)) throw new InvalidInputError(`--realtime must be a positive speed, got "${opts.realtime}"`, { option: 'realtime' });
       }
+      // agents in other processes run in real time: the simulated clock is paced to the wall clock
+      if (processes !== undefined) pace ??= 1;
       const out = resolve(opts.out ?? `reports/${name}-seed${seed}`);
       const plain = {
         isTTY: false,
@@ -86,17 +100,30 @@ export function register(program: Command, ctx: CliContext): void {
         },
       } as unknown as NodeJS.WritableStream;
       const progress = opts.quiet ? undefined : createProgressReporter(process.stderr.isTTY ? process.stderr : plain, name);
+      // SIGINT / SIGTERM end the run at its next step, so that the agents (and their processes) stop cleanly; a second one exits at once
+      const abort = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => () => {
+        if (abort.signal.aborted) process.exit(130);
+        abort.abort(new Error(`interrupted by ${signal}`));
+      };
+      const onInt = onSignal('SIGINT');
+      const onTerm = onSignal('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
       let result: Awaited<ReturnType<typeof runScenario>>;
       try {
         result = await runScenario(name, {
           seed,
           short: opts.short ?? false,
           outDir: out,
-          security: securityLayer(opts.loops, nats),
+          security: securityLayer(opts.loops, nats, processes),
           ...(pace !== undefined ? { pace } : {}),
+          signal: abort.signal,
           onProgress: progress ? (d, t, p) => progress.update(d, t, p) : undefined,
         });
       } finally {
+        process.removeListener('SIGINT', onInt);
+        process.removeListener('SIGTERM', onTerm);
         progress?.stop();
       }
       const { report, run, files } = result;

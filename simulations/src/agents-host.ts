@@ -1,0 +1,344 @@
+/**
+ * An agents host: a child process of a `simulate --processes N` run. It hosts the agents placed on it
+ * (startTopologyInProcess with `include`, the identities the simulation process issued, each agent
+ * on its own NATS client), reads the world's metrics and acts on the world's MANO and traffic filter
+ * over signed NATS requests, runs its clock in lock-step with the simulation's paced clock, and sends
+ * what its agents do back for the report (host-protocol.ts describes the messages).
+ *
+ * Started by processes-layer.ts with child_process.fork; it exits when the simulation says stop, when
+ * the simulation process goes away (IPC disconnect) and on SIGINT / SIGTERM.
+ */
+import { type Agent, type Collector, type InProcessTopology, startTopologyInProcess } from '@sliceguard/agents';
+import { createStatisticalDetector, type LstmAutoencoder } from '@sliceguard/analytics';
+import { connectNatsBus, type NatsBus } from '@sliceguard/bus';
+import {
+  type ActionOutcome,
+  type ActionRequest,
+  type ActionType,
+  type Actuator,
+  type Bus,
+  createLogger,
+  emptyRejectCounts,
+  fromHex,
+  type InboundMessage,
+  type Logger,
+  SimulatedClock,
+  seededRng,
+} from '@sliceguard/core';
+import { type AgentIdentity, createDomainAuthority, type DomainAuthority, type KeyPair, TrustStore } from '@sliceguard/identity';
+import { type AgentSpec, loadTopology, resolveAgents } from '@sliceguard/topology';
+import { RecordedDetector, recordTrustTransitions, trainLstmDetectors, watchLoop } from './agents-layer.js';
+import { type BusTotals, type ChildMessage, emptyRows, HOST_PROTOCOL_VERSION, type HostIdentity, type HostInit, type HostRows, type ParentMessage, simSubjects, worldAgentId } from './host-protocol.js';
+import { ledgerNotice } from './ledger.js';
+import type { FeedSample } from './world.js';
+
+const MANO_TYPES: readonly ActionType[] = ['scale_out', 'scale_in', 'deploy_vsf', 'remove_vsf', 'update_config', 'isolate'];
+const FILTER_TYPES: readonly ActionType[] = ['block', 'allow', 'rate_limit'];
+
+const keyPairOf = (k: HostIdentity['keyPair']): KeyPair => ({ publicKey: fromHex(k.publicKey), secretKey: fromHex(k.secretKey) });
+const identityOf = (h: HostIdentity): AgentIdentity => ({ keyPair: keyPairOf(h.keyPair), credential: h.credential });
+
+/**
+ * A domain root known by its public key only: hosts without the domain agent verify what the root
+ * signed but never issue or revoke (their agents' identities come from the simulation process).
+ */
+function publicOnlyAuthority(domain: string, publicKeyHex: string): DomainAuthority {
+  const refuse = (what: string): never => {
+    throw new Error(`the ${domain} root key is not in this agents host: cannot ${what}`);
+  };
+  const publicKey = fromHex(publicKeyHex);
+  return {
+    domain,
+    keyPair: {
+      publicKey,
+      get secretKey(): Uint8Array {
+        return refuse('sign');
+      },
+    },
+    publicKeyHex,
+    issue: () => refuse('issue credentials'),
+    issueFor: () => refuse('issue credentials'),
+    revoke: () => refuse('revoke credentials'),
+    trustStore: () => new TrustStore({ roots: [{ domain, publicKey }] }),
+  };
+}
+
+/** The simulation's metric feed of one NF, read over a signed NATS request (the bus twin of feedCollector). */
+export function busFeedCollector(bus: Bus, subject: string, nf: string, timeoutMs = 60_000): Collector {
+  return {
+    name: `sim-bus:${nf}`,
+    async collect(request) {
+      const reply = await bus.requestJson<{ sample?: FeedSample; error?: string }>(
+        subject,
+        {
+          v: HOST_PROTOCOL_VERSION,
+          nf,
+          windowMs: request.config.samplingPeriodMs,
+          perFlow: request.config.granularity === 'per_flow',
+          ...(request.config.metrics ? { metrics: request.config.metrics } : {}),
+        },
+        { timeoutMs },
+      );
+      if (reply.error || !reply.sample) throw new Error(`metric feed of ${nf}: ${reply.error ?? 'empty answer'}`);
+      return Object.keys(reply.sample.values).length > 0 ? [reply.sample as never] : [];
+    },
+  };
+}
+
+/**
+ * The agent's MANO and traffic-filter actions, carried out by the simulation process on the world's
+ * MANO / filter of the agent's domain over a signed NATS request; undo (expiring actions) likewise.
+ */
+export function busActuator(bus: Bus, subject: string, agentId: string, clock: { now(): number }, timeoutMs = 600_000): Actuator & { undo(request: ActionRequest, outcome: ActionOutcome): Promise<ActionOutcome> } {
+  const call = async (op: 'execute' | 'undo', request: ActionRequest, outcome?: ActionOutcome): Promise<ActionOutcome> => {
+    try {
+      const reply = await bus.requestJson<{ outcome?: ActionOutcome; error?: string }>(subject, { v: HOST_PROTOCOL_VERSION, agentId, op, request, ...(outcome ? { outcome } : {}) }, { timeoutMs });
+      if (reply.outcome) return reply.outcome;
+      return { id: request.id, type: request.type, target: request.target, status: 'failed', at: clock.now(), detail: `actuation refused by the simulation: ${reply.error ?? 'no outcome'}` };
+    } catch (error) {
+      return { id: request.id, type: request.type, target: request.target, status: 'failed', at: clock.now(), detail: `actuation over the bus failed: ${(error as Error).message}` };
+    }
+  };
+  return {
+    name: `sim-bus-actuator:${agentId}`,
+    handles: [...MANO_TYPES, ...FILTER_TYPES],
+    execute: (request) => call('execute', request),
+    undo: (request, outcome) => call('undo', request, outcome),
+  };
+}
+
+interface Host {
+  stop(reason: string): Promise<void>;
+}
+
+async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger: Logger): Promise<Host> {
+  if (init.v !== HOST_PROTOCOL_VERSION) throw new Error(`host protocol ${String(init.v)} is not ${HOST_PROTOCOL_VERSION}`);
+  const subjects = simSubjects(init.controlDomain);
+  const topology = await loadTopology(init.topologyFile);
+  const placement = new Map(init.placement);
+  const mine = (spec: AgentSpec) => placement.get(spec.agentId) === init.index;
+  const specs = resolveAgents(topology).filter((s) => s.level !== 'coordinator');
+  const hostsDomainAgents = specs.some((s) => s.level === 'domain' && mine(s));
+  const clock = new SimulatedClock(init.nowMs);
+  const rng = seededRng(`${init.seed}:host-${init.index}`);
+  const trustStore = new TrustStore({ roots: init.roots.map((r) => ({ domain: r.domain, publicKey: r.publicKey })) });
+  const authorities = new Map<string, DomainAuthority>();
+  for (const r of init.roots) {
+    authorities.set(r.domain, r.secretKey ? createDomainAuthority(r.domain, { keyPair: { publicKey: fromHex(r.publicKey), secretKey: fromHex(r.secretKey) }, clock }) : publicOnlyAuthority(r.domain, r.publicKey));
+  }
+  const identities = new Map(init.agents.map((a) => [a.agentId, identityOf(a)] as const));
+  const t = (at: number) => Math.round(at - init.startMs) / 1000;
+
+  const hostBus = await connectNatsBus({ servers: init.nats, identity: identityOf(init.host), trustStore, clock, name: init.host.agentId, reconnectTimeWaitMs: 100, pingIntervalMs: 2000 });
+  const agentBuses: NatsBus[] = [];
+  let rows: HostRows = emptyRows();
+  const sink = {
+    note: (text: string) => rows.notes.push(text),
+    onEvent: (e: HostRows['events'][number]) => rows.events.push(e),
+    onAction: (request: ActionRequest, outcome: ActionOutcome) => rows.actions.push({ request, outcome }),
+    onVerdict: (nf: string, v: HostRows['verdicts'][number]['v']) => rows.verdicts.push({ nf, v }),
+  };
+  const detectors = new Map<string, { spec: AgentSpec; detector: RecordedDetector }>();
+  const detach: (() => void)[] = [];
+  const watch = (agent: Agent) => {
+    detach.push(watchLoop(agent, sink));
+    detach.push(
+      agent.coordinator.on((n) => {
+        const l = ledgerNotice(n, clock.now());
+        if (l) rows.ledger.push(l);
+      }),
+    );
+  };
+
+  let topo: InProcessTopology;
+  try {
+    topo = await startTopologyInProcess({
+      topology,
+      busFactory: async (spec, identity, store) => {
+        const bus = await connectNatsBus({ servers: init.nats, identity, trustStore: store, clock, name: spec.agentId, reconnectTimeWaitMs: 100, pingIntervalMs: 2000 });
+        agentBuses.push(bus);
+        return bus;
+      },
+      clock,
+      rng,
+      logger,
+      include: mine,
+      authorities,
+      identities,
+      // the domain agents' host keeps each domain's Trust Manager; elsewhere agents send signed peer ratings (as `sliceguard up` agents do)
+      trust: hostsDomainAgents,
+      policies: init.policies,
+      // the MANO and filter that matter are the world's (busActuator); the local ones stay idle
+      mano: { autoscaler: false },
+      monitoring: { samplingPeriodMs: init.samplingPeriodMs },
+      nfAnalytics: { maxIndicators: 32 },
+      collectorFactory: (spec) => busFeedCollector(hostBus, subjects.sample(init.index), spec.nf!.id),
+      actuatorFactory: (spec) => [busActuator(hostBus, subjects.actuate(init.index), spec.agentId, clock)],
+      detectorFactory: (spec) => {
+        const base = createStatisticalDetector({ metrics: spec.nf!.metrics, ...(init.zThreshold !== undefined ? { threshold: init.zThreshold } : {}) });
+        const detector = new RecordedDetector(base, spec.nf!.id, sink);
+        detectors.set(spec.nf!.id, { spec, detector });
+        return detector;
+      },
+    });
+  } catch (error) {
+    for (const b of agentBuses) await b.close().catch(() => {});
+    await hostBus.close().catch(() => {});
+    throw error;
+  }
+  for (const agent of topo.agents.values()) watch(agent);
+  for (const r of topo.resources.values()) if (r.trust) detach.push(recordTrustTransitions(r.trust, r.domain, sink, t));
+  send({ type: 'started', agents: [...topo.agents.keys()] });
+
+  const busTotals = (): BusTotals => {
+    const rejected = emptyRejectCounts() as Record<string, number>;
+    let sent = 0;
+    let delivered = 0;
+    for (const b of topo.buses.values()) {
+      const s = b.stats();
+      sent += s.published;
+      delivered += s.delivered;
+      for (const [reason, n] of Object.entries(s.rejected)) rejected[reason] = (rejected[reason] ?? 0) + n;
+    }
+    return { sent, delivered, rejected: Object.fromEntries(Object.entries(rejected).filter(([, n]) => n > 0)) };
+  };
+  const drain = (): HostRows => {
+    const out = rows;
+    rows = emptyRows();
+    return out;
+  };
+
+  // trust scores of every agent of the domains whose Trust Manager lives here
+  let lastTrust = Number.NEGATIVE_INFINITY;
+  const sampleTrust = () => {
+    const now = clock.now();
+    if (now - lastTrust < init.trustEveryMs) return;
+    lastTrust = now;
+    for (const spec of specs) {
+      const trust = topo.resources.get(spec.domain)?.trust;
+      if (trust && hostsDomainAgents) rows.trust.push({ agentId: spec.agentId, score: trust.score(spec.agentId), at: now });
+    }
+  };
+
+  // the clock: ticks from the simulation, one at a time, each acknowledged with what happened
+  let ticks = Promise.resolve();
+  const fromWorld = (msg: InboundMessage) => msg.sender.agentId === worldAgentId(init.controlDomain);
+  const clockSub = hostBus.subscribe(subjects.clock, (msg) => {
+    if (!fromWorld(msg)) return;
+    const tick = msg.json<{ seq: number; t: number }>();
+    ticks = ticks.then(async () => {
+      if (stopping) return;
+      await clock.runUntil(tick.t);
+      sampleTrust();
+      // let the timers' work reach the sockets (samples requested, messages published) before acknowledging
+      await new Promise<void>((r) => setImmediate(r));
+      await Promise.all(agentBuses.map((b) => b.flush().catch(() => {})));
+      await hostBus.publishJson(subjects.ack(init.index), { v: HOST_PROTOCOL_VERSION, seq: tick.seq, t: tick.t, rows: drain() });
+    }).catch((error: unknown) => logger.error({ err: error }, 'clock tick failed'));
+  });
+
+  const models: LstmAutoencoder[] = [];
+  let stopping: Promise<void> | undefined;
+  /** Stops every agent (their last notices land in the rows); the harness connection stays open. */
+  const stopAgents = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ reason }, 'agents host stopping');
+      clockSub.unsubscribe();
+      await topo.stop().catch((error: unknown) => logger.error({ err: error }, 'stopping the agents failed'));
+      for (const d of detach) d();
+      for (const m of models) m.dispose();
+    })();
+    return stopping;
+  };
+  const stop = async (reason: string): Promise<void> => {
+    await stopAgents(reason);
+    cmdSub.unsubscribe();
+    await hostBus.drain().catch(() => hostBus.close());
+  };
+
+  const commands: Record<string, (p: Record<string, unknown>) => Promise<Record<string, unknown>>> = {
+    async restart(p) {
+      const id = String(p.agentId);
+      const agent = await topo.restart(id);
+      watch(agent);
+      return { detail: `${agent.id} stopped and started again in agents host ${init.index} (pid ${process.pid})` };
+    },
+    async crash(p) {
+      const agent = topo.agent(String(p.agentId));
+      if (!agent) throw new Error(`no agent ${String(p.agentId)} in agents host ${init.index}`);
+      await agent.stop();
+      return { detail: `${agent.id} stopped without notice (agents host ${init.index})` };
+    },
+    async train(p) {
+      const given = (p.rows ?? {}) as Record<string, number[][]>;
+      const entries = [...detectors]
+        .filter(([nf]) => given[nf])
+        .map(([nf, { spec, detector }]) => ({ nf, metrics: spec.nf!.metrics, detector, rows: given[nf] }));
+      const notes: string[] = [];
+      await trainLstmDetectors(entries, { ...(init.lstm ? { lstm: init.lstm } : {}), samplingPeriodMs: init.samplingPeriodMs, logger, note: (x) => notes.push(`${x} (agents host ${init.index})`), models });
+      return { notes };
+    },
+    async stop() {
+      // settle what the last tick started, stop every agent (its final notices land in the rows), then answer
+      await ticks;
+      await stopAgents('the simulation ended');
+      return { rows: drain(), busStats: busTotals() };
+    },
+  };
+  const cmdSub = hostBus.subscribe(subjects.cmd(init.index), async (msg) => {
+    if (!fromWorld(msg)) return;
+    const { cmd, ...params } = msg.json<{ cmd: string } & Record<string, unknown>>();
+    const handler = commands[cmd];
+    let answer: Record<string, unknown>;
+    try {
+      answer = handler ? await handler(params) : { error: `unknown command ${cmd}` };
+    } catch (error) {
+      answer = { error: (error as Error).message };
+    }
+    await hostBus.respondJson(msg, answer).catch((error: unknown) => logger.warn({ err: error, cmd }, 'command answer not sent'));
+    if (cmd === 'stop') {
+      await hostBus.flush().catch(() => {});
+      await stop('the simulation ended');
+      process.exit(0);
+    }
+  });
+  await hostBus.flush();
+
+  await topo.ready(60_000);
+  send({ type: 'ready' });
+  return { stop };
+}
+
+/** The child process' entry (agents-host-main.ts): waits for its init over IPC, runs until told to stop. */
+export function runAgentsHostProcess(): void {
+  let host: Host | undefined;
+  let starting: Promise<void> | undefined;
+  const send = (m: ChildMessage) => {
+    if (process.connected) process.send?.(m);
+  };
+  const logger = createLogger({ level: (process.env.SLICEGUARD_HOST_LOG as 'warn' | undefined) ?? 'warn', name: 'sim-host' });
+  const shutdown = (reason: string, code: number) => {
+    void (async () => {
+      await starting?.catch(() => {});
+      await host?.stop(reason).catch(() => {});
+      process.exit(code);
+    })();
+  };
+  process.on('message', (m: ParentMessage) => {
+    if (m?.type !== 'init' || starting) return;
+    const child = logger.child({ host: m.init.index });
+    starting = startHost(m.init, send, child).then(
+      (h) => {
+        host = h;
+      },
+      (error: unknown) => {
+        send({ type: 'error', message: (error as Error)?.stack ?? String(error) });
+        process.exit(1);
+      },
+    );
+  });
+  // the simulation process went away (crash, kill): nobody will say stop
+  process.on('disconnect', () => shutdown('the simulation process disconnected', 0));
+  process.once('SIGINT', () => shutdown('SIGINT', 0));
+  process.once('SIGTERM', () => shutdown('SIGTERM', 0));
+}
