@@ -6,7 +6,10 @@ import { monitoringPatch } from './coordination/coordinator.js';
 import { AgentConfigError } from './errors.js';
 
 /** The HTTP API's view of an agent: status, readiness, incidents, decisions, loop control, trust. */
-export function agentProviders(agent: Agent, options: { startedAt: number; trustManager?: TrustManager; busConnected?: () => boolean }): AgentProviders {
+export function agentProviders(
+  agent: Agent,
+  options: { startedAt: number; trustManager?: TrustManager; busConnected?: () => boolean; /** NF agents with a trainable detector: its state (model version, buffer, threshold). */ learning?: () => object },
+): AgentProviders {
   const loopStatus = (): LoopStatus => {
     const s = agent.loop.stats();
     return {
@@ -17,7 +20,14 @@ export function agentProviders(agent: Agent, options: { startedAt: number; trust
       stageTimings: Object.fromEntries(
         Object.entries(s.stages).map(([k, v]) => [k, { count: v.count, lastMs: v.lastMs, meanMs: v.count > 0 ? v.totalMs / v.count : 0, maxMs: v.maxMs }]),
       ),
-      config: { ...s.monitoring, queued: s.queued, telemetryDropped: s.telemetryDropped, eventsRefused: s.eventsRefused, coordination: agent.coordinator.stats() },
+      config: {
+        ...s.monitoring,
+        queued: s.queued,
+        telemetryDropped: s.telemetryDropped,
+        eventsRefused: s.eventsRefused,
+        coordination: agent.coordinator.stats(),
+        ...(options.learning ? { learning: options.learning() } : {}),
+      },
     };
   };
   const checkLoop = (loopId: string): void => {

@@ -27,6 +27,22 @@ import { resolveDecisionEngine } from './decision/resolve.js';
 import type { DomainAgent } from './domain.js';
 import { createDomainAgent } from './domain.js';
 import { AgentConfigError } from './errors.js';
+import { createCoordinator as createFlCoordinator } from '@sliceguard/federation';
+import type { Coordinator as FlCoordinator, CoordinatorOptions as FlCoordinatorOptions } from '@sliceguard/federation';
+import { createNfLearner, federatedTypes } from './learning.js';
+import type { NfLearner, NfLearningOptions } from './learning.js';
+
+/**
+ * NF agents run the LSTM autoencoder as a trainable detector (docs/agents.md, "Learning"); NF types
+ * with at least `minClients` agents in a domain learn it through that domain's FL coordinator
+ * (`<domain>:fl`, started here unless `coordinator: false`), the others train locally.
+ */
+export interface InProcessLearningOptions extends NfLearningOptions {
+  /** Only these NF agents run the LSTM (default: every NF agent). */
+  include?: (spec: AgentSpec) => boolean;
+  /** Options of the per-domain coordinators (memoryKv, the domain's trust manager); false: start none (the NF agents still join rounds). */
+  coordinator?: false | Omit<Partial<FlCoordinatorOptions>, 'bus' | 'domain' | 'kv' | 'models' | 'clock'>;
+}
 
 /** What each domain shares in one process: its root, MANO, traffic filter, trust manager. */
 export interface DomainResources {
@@ -91,6 +107,8 @@ export interface InProcessTopologyOptions {
   mano?: { delays?: Record<string, number>; autoscaler?: false | Record<string, number> };
   /** Bus options per agent of the default bus factory (skew, replay window, batch signing). */
   bus?: { maxSkewMs?: number; replayWindow?: number; batch?: { maxMessages?: number } };
+  /** NF agents run the LSTM autoencoder, trained federatedly per NF type; off when undefined. */
+  learning?: InProcessLearningOptions;
 }
 
 export interface InProcessTopology {
@@ -99,6 +117,10 @@ export interface InProcessTopology {
   readonly resources: ReadonlyMap<string, DomainResources>;
   readonly buses: ReadonlyMap<string, Bus>;
   readonly specs: readonly AgentSpec[];
+  /** NF agents running the LSTM (`learning`), by agent id. */
+  readonly learners: ReadonlyMap<string, NfLearner>;
+  /** The FL coordinator of each domain with federated NF types (`learning`), by domain. */
+  readonly flCoordinators: ReadonlyMap<string, FlCoordinator>;
   /** The push feed of an NF agent (by agent id or NF id), when it uses the default collector. */
   feed(nfOrAgentId: string): PushFeed | undefined;
   agent(idOrEntity: string): Agent | undefined;
@@ -161,6 +183,9 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
   const revocationSubs: RevocationSubscription[] = [];
   const identities = new Map<string, AgentIdentity>();
   const stores = new Map<string, KeyValueStore>();
+  const learners = new Map<string, NfLearner>();
+  const flCoordinators = new Map<string, FlCoordinator>();
+  const flTypes = options.learning ? federatedTypes(specs.filter((s) => options.learning?.include?.(s) ?? true), options.learning.coordinator ? (options.learning.coordinator.minClients ?? 2) : 2) : new Map<string, string[]>();
   const busFactory: BusFactory =
     options.busFactory ?? ((spec, identity, store) => localBus({ network: network!, identity, trustStore: store, clock, logger: logger.child({ bus: spec.agentId }), ...(options.bus ?? {}) }));
   /** Builds one agent (not started); incarnation 0 is the first start, n > 0 the n-th restart. */
@@ -200,6 +225,20 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
         collector = feed;
       }
       detector = options.detectorFactory?.(spec) ?? createStatisticalDetector({ metrics: spec.nf.metrics });
+      if (options.learning && (options.learning.include?.(spec) ?? true)) {
+        const { include: _include, coordinator: _coordinator, ...learning } = options.learning;
+        const learner = await createNfLearner({
+          ...learning,
+          federated: (learning.federated ?? true) && (flTypes.get(spec.domain)?.includes(spec.nf.type) ?? false),
+          spec,
+          bus,
+          clock,
+          logger,
+          baseline: detector,
+        });
+        learners.set(spec.agentId, learner);
+        detector = learner.detector;
+      }
     }
     let kv = options.kvFactory ? options.kvFactory(spec) : stores.get(spec.agentId);
     if (!kv) stores.set(spec.agentId, (kv = memoryKv()));
@@ -245,7 +284,34 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
     agents.set(spec.agentId, agent);
     return agent;
   };
+  const startCoordinators = async (): Promise<void> => {
+    if (!options.learning || options.learning.coordinator === false || options.learning.federated === false) return;
+    const coordinatorOptions = options.learning.coordinator ?? {};
+    for (const [domain, types] of flTypes) {
+      const res = resources.get(domain)!;
+      const spec = directory.get(`${domain}:fl`);
+      if (!spec) throw new AgentConfigError(`the topology has no FL coordinator entity for domain ${domain}`);
+      const identity = res.authority.issue({ agentId: spec.agentId, level: 'coordinator' });
+      const bus = await busFactory(spec, identity, trustStore);
+      buses.set(spec.agentId, bus);
+      const coordinator = createFlCoordinator({
+        ...(res.trust ? { trustSink: res.trust, trustView: res.trust } : {}),
+        rng: rng.fork(`fl:${domain}`),
+        logger,
+        ...coordinatorOptions,
+        bus,
+        domain,
+        kv: memoryKv(),
+        clock,
+        models: types.map((name) => ({ name })),
+      });
+      await coordinator.start();
+      flCoordinators.set(domain, coordinator);
+    }
+  };
   try {
+    // FL coordinators first, so the NF agents' first joins reach them.
+    await startCoordinators();
     for (const spec of specs) await build(spec, 0);
     // Loops first (they announce themselves instantiated), then the orchestrators that activate them.
     for (const a of agents.values()) if (a.level !== 'domain') await a.start();
@@ -253,8 +319,11 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
     // loops' control subscriptions are in place before the orchestrators send their first commands.
     await Promise.all([...buses.values()].map((b) => b.flush()));
     for (const a of domains.values()) await a.start();
+    for (const l of learners.values()) await l.start();
   } catch (error) {
     for (const a of agents.values()) await a.stop().catch(() => {});
+    for (const l of learners.values()) await l.stop().catch(() => {});
+    for (const c of flCoordinators.values()) await c.stop().catch(() => {});
     for (const r of revocationSubs) r.unsubscribe();
     for (const b of buses.values()) await b.close().catch(() => {});
     throw error;
@@ -273,6 +342,8 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
     resources,
     buses,
     specs,
+    learners,
+    flCoordinators,
     feed: (id) => feeds.get(id),
     agent: (id) => agents.get(id) ?? byEntity.get(id),
     async ready(timeoutMs = 10_000) {
@@ -310,11 +381,14 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
       if (!old) throw new AgentConfigError(`no agent ${agentId} to restart (started: ${[...agents.keys()].slice(0, 10).join(', ')})`);
       if (old.level === 'domain') throw new AgentConfigError(`${agentId} is a domain agent; restart a loop it supervises`);
       await old.stop();
+      await learners.get(agentId)?.stop();
+      learners.delete(agentId);
       await buses.get(agentId)?.close();
       const n = (incarnations.get(agentId) ?? 0) + 1;
       incarnations.set(agentId, n);
       const agent = await build(old.spec, n);
       await agent.start();
+      await learners.get(agentId)?.start();
       const entity = agent.spec.nf?.id ?? agent.spec.subslice?.id ?? agent.spec.slice;
       if (entity) byEntity.set(entity, agent);
       return agent;
@@ -324,6 +398,8 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
       stopped = true;
       for (const a of domains.values()) await a.stop();
       for (const a of agents.values()) await a.stop();
+      for (const l of learners.values()) await l.stop();
+      for (const c of flCoordinators.values()) await c.stop();
       for (const r of revocationSubs) r.unsubscribe();
       for (const r of resources.values()) {
         r.mano.stop();

@@ -56,3 +56,5 @@ export type { AgentProcessOptions, RunningAgent } from './process.js';
 export type { BusFactory, DomainResources, InProcessTopology, InProcessTopologyOptions } from './in-process.js';
 export { createSupervisor } from './supervisor.js';
 export type { SupervisedLoop, Supervisor, SupervisorOptions } from './supervisor.js';
+export { createNfLearner, federatedLstm, federatedTypes, NF_DETECTORS } from './learning.js';
+export type { LearnerEvent, NfDetectorKind, NfLearner, NfLearnerInit, NfLearnerState, NfLearningOptions } from './learning.js';

@@ -29,6 +29,8 @@ import type { DomainAgent, DomainAgentOptions } from './domain.js';
 import { AgentConfigError, UnknownAgentError } from './errors.js';
 import { attachDurability } from './persistence.js';
 import type { Durability } from './persistence.js';
+import { createNfLearner, NF_DETECTORS } from './learning.js';
+import type { NfDetectorKind, NfLearner, NfLearningOptions } from './learning.js';
 
 export interface AgentProcessOptions {
   topologyFile: string;
@@ -47,6 +49,14 @@ export interface AgentProcessOptions {
   samplingMs?: number;
   /** Detector warm-up (samples) override. */
   warmup?: number;
+  /**
+   * NF agents: `statistical` (default) or `lstm` — the LSTM autoencoder, trained with the other NFs of
+   * its type through the domain's FL coordinator (or locally with `learning.federated: false`); the
+   * statistical detector answers until a model is installed and calibrated.
+   */
+  detector?: NfDetectorKind;
+  /** NF agents with `detector: 'lstm'`: model size, buffer, epochs, federated or local (docs/agents.md, "Learning"). */
+  learning?: NfLearningOptions;
   policies?: 'topology' | 'builtin';
   /** Actuate through this orchestrator webhook instead of the built-in simulated MANO. */
   manoWebhook?: string;
@@ -78,6 +88,8 @@ export interface RunningAgent {
   readonly store: SliceguardStore;
   /** Durable records and what the previous run left (open incidents, pending delegations, loop state). */
   readonly durability: Durability;
+  /** NF agents running the LSTM: its trainable detector and federated client. */
+  readonly learner?: NfLearner;
   /** Resolves when the agent has stopped (stop(), or a `terminate` lifecycle command). */
   readonly done: Promise<void>;
   stop(reason?: string): Promise<void>;
@@ -219,6 +231,9 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     }
     detector = createStatisticalDetector({ metrics: spec.nf.metrics, ...(options.warmup !== undefined ? { warmup: options.warmup } : {}) });
   }
+  if (options.detector !== undefined && !(NF_DETECTORS as readonly string[]).includes(options.detector)) {
+    throw new AgentConfigError(`detector must be one of ${NF_DETECTORS.join(', ')}, got "${String(options.detector)}"`, { option: 'detector' });
+  }
   const rng = seededRng(`${spec.agentId}:${Date.now()}`);
   const ids = idGenerator(rng, spec.agentId);
   // Swappable, so that an `update` lifecycle command reloads the (possibly edited) policy files.
@@ -234,6 +249,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
   };
 
   const bus = await connectNatsBus({ servers: options.nats, identity: { keyPair, credential }, trustStore, clock, logger: logger.child({ module: 'bus' }) });
+  let learner: NfLearner | undefined;
   const revocations = subscribeRevocations(bus, trustStore);
   const opened: { close(): Promise<void> }[] = [];
   let resolveDone!: () => void;
@@ -257,6 +273,11 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     });
     opened.push(store);
     const kv = store.kv;
+    if (detector && spec.level === 'nf' && options.detector === 'lstm') {
+      // The LSTM learns with the other NFs of its type: its FL client publishes on sg.<domain>._fl.<type>.{join,update}.
+      learner = await createNfLearner({ ...(options.learning ?? {}), spec, bus, clock, logger, baseline: detector });
+      detector = learner.detector;
+    }
     const base: AgentOptions = {
       ...(registry ? { loopMetrics: createLoopMetrics(registry) } : {}),
       spec,
@@ -291,6 +312,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     durability = await attachDurability({ agent, store, clock, logger, ...(trustManager ? { trustManager } : {}), ...(registry ? { metrics: registry } : {}) });
   } catch (error) {
     // Nothing may keep the process alive after a failed start.
+    await learner?.stop().catch(() => {});
     revocations.unsubscribe();
     await bus.close().catch(() => {});
     for (const o of opened) await o.close().catch(() => {});
@@ -306,7 +328,12 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     });
     app = await buildAgentApp({
       agentId: spec.agentId,
-      providers: agentProviders(agent, { startedAt: clock.now(), ...(trustManager ? { trustManager } : {}), busConnected: () => connected }),
+      providers: agentProviders(agent, {
+        startedAt: clock.now(),
+        ...(trustManager ? { trustManager } : {}),
+        busConnected: () => connected,
+        ...(learner ? { learning: () => learner!.state() } : {}),
+      }),
       auth: { operators: { resolve: credentialOperators({ trustStore, clock }), verify } },
       clock,
       logger,
@@ -323,12 +350,14 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     ...(httpAddress ? { httpAddress } : {}),
     store,
     durability,
+    ...(learner ? { learner } : {}),
     done,
     stop(reason = 'stopped') {
       stopping ??= (async () => {
         logger.info({ reason }, 'agent stopping');
         await app?.close();
         await agent.stop();
+        await learner?.stop().catch((error: unknown) => logger.error({ err: error }, 'stopping the NF learner failed'));
         revocations.unsubscribe();
         await trustManager?.close();
         await durability.flush().catch((error: unknown) => logger.error({ err: error }, 'flushing durable state failed'));
@@ -341,6 +370,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     },
   };
   await agent.start();
-  logger.info({ agentId: spec.agentId, level: spec.level }, 'agent started');
+  await learner?.start();
+  logger.info({ agentId: spec.agentId, level: spec.level, ...(learner ? { detector: 'lstm', learning: learner.state().mode } : {}) }, 'agent started');
   return running;
 }
