@@ -7,8 +7,8 @@
 set -eu
 DATA=${DATA:-/work/shared/data/server-metrics}
 OUT=${OUT:-/tmp/sg-eval}
-SETS=${SETS:-"omi-1 machine-1-6 omi-2 machine-2-1 omi-3"}
-LSTM_ARGS=${LSTM_ARGS:-"--window 30 --units 32 --epochs 8 --batch-size 64 --patience 2 --validation-split 0.2 --max-train-windows 2000"}
+SETS=${SETS:-"machine-1-6 machine-2-1 omi-1 omi-2 omi-3"}
+LSTM_ARGS=${LSTM_ARGS:-"--window 30 --units 32 --epochs 30 --batch-size 50 --patience 3 --validation-split 0.2 --max-train-windows 10000"}
 BIN="$(dirname "$0")/../../cli/bin/sliceguard.js"
 mkdir -p "$OUT/models"
 for set in $SETS; do

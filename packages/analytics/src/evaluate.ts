@@ -3,7 +3,7 @@ import { silentLogger, throwIfAborted } from '@sliceguard/core';
 import type { BackendName, BackendPreference } from './backend.js';
 import type { MetricsTable } from './csv.js';
 import { InvalidOptionsError, InvalidSampleError } from './errors.js';
-import type { LstmAutoencoderInit, TrainingMetadata, TrainOptions } from './lstm.js';
+import type { LstmAutoencoderInit, ScoreOptions, TrainingMetadata, TrainOptions } from './lstm.js';
 import { LstmAutoencoder } from './lstm.js';
 import { loadModel, saveModel } from './persistence.js';
 import type { DetectionReport } from './scoring.js';
@@ -24,6 +24,8 @@ export interface EvaluationOptions {
   /** LSTM architecture (metrics come from the training file). */
   model?: Omit<LstmAutoencoderInit, 'metrics'>;
   train?: TrainOptions;
+  /** LSTM score mode, fitted on the training rows (default: the model's own — 'mae' for a new model). */
+  score?: ScoreOptions;
   statistical?: Omit<StatisticalDetectorOptions, 'metrics' | 'threshold'>;
   backend?: BackendPreference;
   /** Save the trained LSTM model (with scaler and threshold) to this directory. */
@@ -97,7 +99,7 @@ async function evaluateLstm(train: MetricsTable, test: MetricsTable, labels: Uin
     const t0 = performance.now();
     const training = options.loadModelDir ? model.metadata : await model.train(train.rows, { ...options.train, signal: options.signal });
     const t1 = performance.now();
-    const { scores: trainScores } = await model.scoreRows(train.rows);
+    const { scores: trainScores } = options.score ? await model.fitScoring(train.rows, options.score) : await model.scoreRows(train.rows);
     const threshold = calibrateThreshold(trainScores, options.threshold);
     model.threshold = threshold;
     const t2 = performance.now();
@@ -131,7 +133,7 @@ async function evaluateLstm(train: MetricsTable, test: MetricsTable, labels: Uin
       paddedRows: w - 1,
       ...(options.loadModelDir ? { loadedFrom: options.loadModelDir } : {}),
       training,
-      config: { model: { ...model.config, metrics: undefined }, train: { ...options.train, signal: undefined }, threshold: options.threshold ?? {} },
+      config: { model: { ...model.config, metrics: undefined }, train: { ...options.train, signal: undefined }, threshold: options.threshold ?? {}, score: { mode: model.scoring.mode, ...(model.scoring.mode === 'normalized' ? { floor: model.scoring.floor } : {}) } },
       scores,
       thresholds,
       flags,

@@ -18,8 +18,8 @@ export {
 } from './errors.js';
 export type { DetectorKind, EvaluationOptions, EvaluationResult } from './evaluate.js';
 export { DETECTOR_KINDS, evaluateDetector, scoresCsv } from './evaluate.js';
-export type { CreateModelOptions, LstmAutoencoderConfig, LstmAutoencoderInit, TrainingMetadata, TrainOptions, WindowScores } from './lstm.js';
-export { LstmAutoencoder, trainLstmAutoencoder } from './lstm.js';
+export type { CreateModelOptions, LstmAutoencoderConfig, LstmAutoencoderInit, ScoreMode, ScoreOptions, ScoringState, TrainingMetadata, TrainOptions, WindowScores } from './lstm.js';
+export { LstmAutoencoder, SCORE_MODES, trainLstmAutoencoder } from './lstm.js';
 export type { LoadModelOptions, ModelManifest } from './persistence.js';
 export { loadModel, loadModelFromKv, MODEL_FORMAT, MODEL_FORMAT_VERSION, saveModel, saveModelToKv } from './persistence.js';
 export type { FillReport, GapPolicy, ScalerKind, ScalerState } from './preprocess.js';

@@ -76,6 +76,27 @@ export interface CreateModelOptions {
   logger?: Logger;
 }
 
+/**
+ * How a window's per-metric reconstruction errors become its score.
+ * - `mae` (default, the paper): the mean absolute error over the window and all metrics.
+ * - `normalized`: each metric's error divided by that metric's mean error on the training windows
+ *   (so a metric that is hard to reconstruct even in normal operation does not dominate, and one
+ *   that is normally reconstructed well counts when it deviates), then averaged over metrics; a
+ *   score of 1 is the typical training error. The divisor is floored at `floor` × the mean of the
+ *   metrics' training errors, so no metric weighs more than 1/floor times an average one.
+ */
+export type ScoreMode = 'mae' | 'normalized';
+export const SCORE_MODES: readonly ScoreMode[] = ['mae', 'normalized'];
+
+export interface ScoreOptions {
+  mode: ScoreMode;
+  /** `normalized`: floor of a metric's divisor as a fraction of the mean training error. Default 0.1. */
+  floor?: number;
+}
+
+/** Saved with the model. */
+export type ScoringState = { mode: 'mae' } | { mode: 'normalized'; floor: number; divisors: number[] };
+
 export interface WindowScores {
   /** One reconstruction error (MAE over the window) per window. */
   scores: Float32Array;
@@ -118,6 +139,8 @@ export class LstmAutoencoder implements TrainableModel {
   readonly scaler: Scaler;
   threshold: Threshold | undefined;
   metadata: TrainingMetadata | undefined;
+  /** How per-metric errors become a window score (see ScoreMode); set by fitScoring or loadModel. */
+  scoring: ScoringState = { mode: 'mae' };
   private readonly tf: Tf;
   private readonly net: LstmNetwork;
   /** Adam, kept across train/fit calls (its moments persist like a compiled Keras model's). */
@@ -202,9 +225,9 @@ export class LstmAutoencoder implements TrainableModel {
     return { loss: meta.finalLoss, samples: meta.windows };
   }
 
-  /** TrainableModel.evaluate: mean reconstruction error (MAE) over the sliding windows of raw rows. */
+  /** TrainableModel.evaluate: mean reconstruction error (MAE) over the sliding windows of raw rows (whatever the score mode). */
   async evaluate(rows: Float32Array[]): Promise<number> {
-    const { scores, count } = await this.scoreRows(rows);
+    const { scores, count } = await this.scoreRows(rows, true);
     if (count === 0) throw new InvalidOptionsError(`evaluate needs at least ${this.window} rows, got ${rows.length}`, { rows: rows.length });
     let sum = 0;
     for (let i = 0; i < count; i++) sum += scores[i];
@@ -319,7 +342,7 @@ export class LstmAutoencoder implements TrainableModel {
    * Scores already-scaled windows [count, window, features] in one inference call per `chunk`
    * windows (default 4096, bounding memory): the batched path that serves many agents at once.
    */
-  async scoreWindows(data: Float32Array, count: number, chunk = 4096): Promise<WindowScores> {
+  async scoreWindows(data: Float32Array, count: number, chunk = 4096, raw = false): Promise<WindowScores> {
     this.assertLive();
     const f = this.metrics.length;
     const w = this.window;
@@ -342,20 +365,49 @@ export class LstmAutoencoder implements TrainableModel {
         scoreT.dispose();
       }
     }
+    if (!raw && this.scoring.mode === 'normalized') normalizeScores(perMetric, scores, this.scoring.divisors);
     return { scores, perMetric, count };
   }
 
+  /**
+   * Sets the score mode; `normalized` fits its per-metric divisors on these rows (training data,
+   * never test data). Returns the scores of the rows under the new mode (for threshold calibration).
+   */
+  async fitScoring(trainingRows: readonly ArrayLike<number>[], options: ScoreOptions): Promise<WindowScores> {
+    if (!SCORE_MODES.includes(options.mode)) throw new InvalidOptionsError(`unknown score mode "${String(options.mode)}"; use ${SCORE_MODES.join(' or ')}`, { option: 'score' });
+    const floor = options.floor ?? 0.1;
+    if (!(floor > 0 && floor <= 1)) throw new InvalidOptionsError(`score floor must be in (0, 1], got ${floor}`, { option: 'floor' });
+    const scored = await this.scoreRows(trainingRows, true);
+    if (options.mode === 'mae') {
+      this.scoring = { mode: 'mae' };
+      return scored;
+    }
+    const f = this.metrics.length;
+    const mean = new Float64Array(f);
+    for (let i = 0; i < scored.count; i++) for (let j = 0; j < f; j++) mean[j] += scored.perMetric[i * f + j];
+    let overall = 0;
+    for (let j = 0; j < f; j++) overall += (mean[j] /= Math.max(1, scored.count)) / f;
+    const divisors = Array.from(mean, (m) => Math.max(m, floor * overall, Number.MIN_VALUE));
+    this.scoring = { mode: 'normalized', floor, divisors };
+    normalizeScores(scored.perMetric, scored.scores, divisors);
+    this.logger.info({ mode: 'normalized', floor, minDivisor: Math.min(...divisors), maxDivisor: Math.max(...divisors) }, 'analytics: score normalisation fitted');
+    return scored;
+  }
+
   /** Scales raw rows, cuts every sliding window (stride 1) and scores them; window k ends at row k + window − 1. */
-  async scoreRows(rows: readonly ArrayLike<number>[]): Promise<WindowScores> {
+  async scoreRows(rows: readonly ArrayLike<number>[], raw = false): Promise<WindowScores> {
     if (!this.scaler.fitted) throw new NotTrainedError('the model has no fitted scaler: train it or load a saved model');
     const scaled = scaleRows(this.scaler, rows);
     const { data, count } = slidingWindows(scaled, rows.length, this.metrics.length, this.window, 1);
-    return this.scoreWindows(data, count);
+    return this.scoreWindows(data, count, 4096, raw);
   }
 
-  /** Calibrates this model's threshold on the scores of the training rows (never on test data). */
-  async calibrate(trainingRows: readonly ArrayLike<number>[], options: ThresholdOptions = {}): Promise<Threshold> {
-    const { scores } = await this.scoreRows(trainingRows);
+  /**
+   * Calibrates this model's threshold on the scores of the training rows (never on test data);
+   * with `score`, fits the score mode on the same rows first.
+   */
+  async calibrate(trainingRows: readonly ArrayLike<number>[], options: ThresholdOptions = {}, score?: ScoreOptions): Promise<Threshold> {
+    const { scores } = score ? await this.fitScoring(trainingRows, score) : await this.scoreRows(trainingRows);
     this.threshold = calibrateThreshold(scores, options);
     this.logger.info({ method: this.threshold.method, value: this.threshold.value(), windows: scores.length }, 'analytics: threshold calibrated');
     return this.threshold;
@@ -392,6 +444,15 @@ export class LstmAutoencoder implements TrainableModel {
 
   private assertLive(): void {
     if (this.disposed) throw new NotTrainedError('the model was disposed');
+  }
+}
+
+function normalizeScores(perMetric: Float32Array, scores: Float32Array, divisors: readonly number[]): void {
+  const f = divisors.length;
+  for (let i = 0; i < scores.length; i++) {
+    let sum = 0;
+    for (let j = 0; j < f; j++) sum += perMetric[i * f + j] /= divisors[j];
+    scores[i] = sum / f;
   }
 }
 
@@ -472,12 +533,12 @@ function subsampleWindows(data: Float32Array, count: number, span: number, max: 
 /** Trains a new LSTM autoencoder on raw rows and calibrates its threshold on the same training rows. */
 export async function trainLstmAutoencoder(
   rows: readonly ArrayLike<number>[],
-  options: { model: LstmAutoencoderInit; train?: TrainOptions; threshold?: ThresholdOptions } & CreateModelOptions,
+  options: { model: LstmAutoencoderInit; train?: TrainOptions; threshold?: ThresholdOptions; score?: ScoreOptions } & CreateModelOptions,
 ): Promise<LstmAutoencoder> {
   const model = await LstmAutoencoder.create(options.model, options);
   try {
     await model.train(rows, options.train);
-    await model.calibrate(rows, options.threshold);
+    await model.calibrate(rows, options.threshold, options.score);
   } catch (error) {
     model.dispose();
     throw error;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { KeyValueStore, WeightTensorLayout } from '@sliceguard/core';
 import { decodeJson, encodeJson, layoutsEqual } from '@sliceguard/core';
 import { ModelLoadError, ModelShapeError } from './errors.js';
-import type { CreateModelOptions, LstmAutoencoderConfig, TrainingMetadata } from './lstm.js';
+import type { CreateModelOptions, LstmAutoencoderConfig, ScoringState, TrainingMetadata } from './lstm.js';
 import { LstmAutoencoder } from './lstm.js';
 import type { ScalerState } from './preprocess.js';
 import { Scaler } from './preprocess.js';
@@ -26,6 +26,8 @@ export interface ModelManifest {
   config: LstmAutoencoderConfig;
   scaler: ScalerState;
   threshold?: ThresholdState;
+  /** Absent in models saved before score modes existed: plain MAE. */
+  scoring?: ScoringState;
   training?: TrainingMetadata;
   weights: { layout: WeightTensorLayout[]; dtype: 'float32'; byteOrder: 'little-endian'; count: number };
 }
@@ -45,6 +47,7 @@ export function modelManifest(model: LstmAutoencoder): ModelManifest {
     config: { ...model.config, metrics: [...model.config.metrics], encoderUnits: [...model.config.encoderUnits], decoderUnits: [...model.config.decoderUnits] },
     scaler: model.scaler.toJSON(),
     threshold: model.threshold?.toJSON(),
+    scoring: model.scoring.mode === 'mae' ? { mode: 'mae' } : { ...model.scoring, divisors: [...model.scoring.divisors] },
     training: model.metadata,
     weights: { layout, dtype: 'float32', byteOrder: 'little-endian', count: values.length },
   };
@@ -150,10 +153,19 @@ async function fromManifest(manifest: ModelManifest, bytes: Uint8Array, where: s
     model.setWeights({ layout: manifest.weights.layout, values });
     model.scaler.load(scaler);
     if (manifest.threshold) model.threshold = restoreThreshold(manifest.threshold);
+    if (manifest.scoring) model.scoring = checkScoring(manifest.scoring, manifest.config.metrics.length, where);
     model.metadata = manifest.training;
   } catch (error) {
     model.dispose();
     throw error;
   }
   return model;
+}
+
+function checkScoring(scoring: ScoringState, features: number, where: string): ScoringState {
+  if (scoring.mode === 'mae') return { mode: 'mae' };
+  if (scoring.mode === 'normalized' && Array.isArray(scoring.divisors) && scoring.divisors.length === features && scoring.divisors.every((d) => Number.isFinite(d) && d > 0)) {
+    return { mode: 'normalized', floor: scoring.floor, divisors: [...scoring.divisors] };
+  }
+  throw new ModelShapeError(`${where}: the saved score mode is invalid (needs ${features} positive divisors for 'normalized')`, { where });
 }

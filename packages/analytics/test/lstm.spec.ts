@@ -135,6 +135,47 @@ describe('analytics: LSTM autoencoder', function () {
     await assert.rejects(loadModelFromKv(kv, 'other'), ModelLoadError);
   });
 
+  it('normalized score: per-metric errors divided by their mean training error; saved and restored; evaluate stays MAE', async () => {
+    const kv = memoryKv();
+    await saveModelToKv(model, kv, 'copy');
+    const m = await loadModelFromKv(kv, 'copy', { backend: 'wasm' });
+    try {
+      const raw = await m.scoreRows(train);
+      const fitted = await m.fitScoring(train, { mode: 'normalized', floor: 0.1 });
+      assert.equal(m.scoring.mode, 'normalized');
+      const divisors = m.scoring.mode === 'normalized' ? m.scoring.divisors : [];
+      // divisor = mean training error of the metric (floored at 0.1 × their mean)
+      const f = METRICS.length;
+      const means = METRICS.map((_, j) => raw.scores.reduce((acc, _s, i) => acc + raw.perMetric[i * f + j], 0) / raw.count);
+      const overall = means.reduce((a, b) => a + b, 0) / f;
+      means.forEach((mu, j) => assert.ok(Math.abs(divisors[j] - Math.max(mu, 0.1 * overall)) <= 1e-6 * Math.max(1, mu), `divisor ${j}`));
+      // normalised training scores average 1 when no divisor is floored
+      if (means.every((mu) => mu >= 0.1 * overall)) {
+        const mean = fitted.scores.reduce((a, b) => a + b, 0) / fitted.count;
+        assert.ok(Math.abs(mean - 1) < 1e-3, `mean normalised training score ${mean}`);
+      }
+      const k = 40;
+      for (let j = 0; j < f; j++) assert.ok(Math.abs(fitted.perMetric[k * f + j] - raw.perMetric[k * f + j] / divisors[j]) <= 1e-6 * Math.max(1, fitted.perMetric[k * f + j]));
+      const again = await m.scoreRows(train.slice(0, 50));
+      assert.deepEqual(again.scores, fitted.scores.slice(0, 50 - 8 + 1));
+      // evaluate is the training loss (raw MAE) whatever the score mode
+      const rows = train.map((r) => Float32Array.from(r));
+      assert.ok(Math.abs((await m.evaluate(rows)) - raw.scores.reduce((a, b) => a + b, 0) / raw.count) < 1e-6);
+      const kv2 = memoryKv();
+      await saveModelToKv(m, kv2, 'normalized');
+      const back = await loadModelFromKv(kv2, 'normalized', { backend: 'wasm' });
+      try {
+        assert.deepEqual(back.scoring, m.scoring);
+        assert.deepEqual((await back.scoreRows(train.slice(0, 50))).scores, again.scores);
+      } finally {
+        back.dispose();
+      }
+      await assert.rejects(m.fitScoring(train, { mode: 'nope' as 'mae' }), /score mode/);
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('streaming and batched scoring agree, across interleaved agents', async () => {
     const agents = ['nf-a', 'nf-b', 'nf-c'];
     const series = agents.map((_, i) => normalSeries(24, 10 + i, i * 7));

@@ -65,6 +65,18 @@ describe('cli: eval', function () {
     assert.equal(k.threshold.method, 'spot');
     assert.equal(k.threshold.adaptive, true);
     assert.equal(k.report.rocAuc, j.report.rocAuc, 'same model, same scores');
+    assert.equal(k.config.score.mode, 'mae');
+    // the same saved model with the normalised score (divisors fitted on --train), and a bad mode
+    const norm = await run('eval', '--model', p('model'), '--train', p('train.csv'), '--test', p('test.csv'), '--labels', p('labels.csv'), '--score', 'normalized', '--json', '--backend', 'wasm');
+    assert.equal(norm.code, 0, norm.err);
+    const n = JSON.parse(norm.out);
+    assert.equal(n.config.score.mode, 'normalized');
+    assert.equal(n.config.score.floor, 0.1);
+    assert.ok(n.report.detectedEvents === 1, 'the injected event is detected with the normalised score too');
+    assert.notEqual(n.threshold.initial, k.threshold.initial, 'a different score scale');
+    const bad = await run('eval', '--model', p('model'), '--train', p('train.csv'), '--test', p('test.csv'), '--labels', p('labels.csv'), '--score', 'max');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /--score must be one of mae, normalized/);
   });
 
   it('evaluates the statistical baseline on univariate data (no timestamp: row index in --scores-out)', async () => {

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import type { BackendPreference, DetectorKind, EvaluationResult, GapPolicy, ThresholdMethod } from '@sliceguard/analytics';
-import { BACKEND_NAMES, DETECTOR_KINDS, evaluateDetector, readLabelsCsv, readMetricsCsv, scoresCsv, THRESHOLD_METHODS } from '@sliceguard/analytics';
+import type { BackendPreference, DetectorKind, EvaluationResult, GapPolicy, ScoreMode, ThresholdMethod } from '@sliceguard/analytics';
+import { BACKEND_NAMES, DETECTOR_KINDS, evaluateDetector, readLabelsCsv, readMetricsCsv, SCORE_MODES, scoresCsv, THRESHOLD_METHODS } from '@sliceguard/analytics';
 import type { Logger } from '@sliceguard/core';
 import { InvalidInputError } from '@sliceguard/core';
 import type { Command } from 'commander';
@@ -30,6 +30,7 @@ interface EvalOptions {
   maxTrainWindows?: string;
   learningRate?: string;
   seed?: string;
+  score?: string;
   statMethod?: string;
   statWindow?: string;
   verbose?: boolean;
@@ -121,6 +122,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--max-train-windows <n>', 'train on at most n evenly spaced windows (subsampling; threshold still uses every training window)')
     .option('--learning-rate <lr>', 'Adam learning rate (default 1e-3)')
     .option('--seed <n>', 'initial-weight seed (default 1)')
+    .option('--score <mode>', `LSTM window score: ${SCORE_MODES.join(' | ')} (mae: the paper; normalized: each metric's error divided by its mean training error). Default: mae, or a saved model's own`)
     .option('--stat-method <m>', 'statistical baseline: robust-z | ewma (default robust-z)')
     .option('--stat-window <n>', 'statistical baseline window in rows (default 120)')
     .option('--verbose', 'log every epoch')
@@ -142,6 +144,7 @@ export function register(program: Command, ctx: CliContext): void {
         loadModelDir: opts.model,
         threshold: { method, quantile: num('quantile', opts.quantile), risk: num('risk', opts.risk) },
         extraThresholds: extra.map((m) => ({ method: m, quantile: num('quantile', opts.quantile), risk: num('risk', opts.risk) })),
+        score: opts.score === undefined ? undefined : { mode: oneOf<ScoreMode>('score', opts.score, SCORE_MODES) },
         model: { window: int('window', opts.window), encoderUnits: units, learningRate: num('learning-rate', opts.learningRate), seed: int('seed', opts.seed) },
         train: {
           epochs: int('epochs', opts.epochs),
