@@ -101,7 +101,10 @@ export class SimulationEngine {
     const end = this.startMs + untilOffsetMs;
     let fired = 0;
     while (this.clock.now() < end) {
-      if (options.signal?.aborted) throw new SimulationRunError('simulation aborted', options.signal.reason);
+      if (options.signal?.aborted) {
+        const reason = options.signal.reason instanceof Error ? `: ${options.signal.reason.message}` : '';
+        throw new SimulationRunError(`simulation aborted${reason}`, options.signal.reason);
+      }
       const next = Math.min(end, this.clock.now() + step);
       try {
         fired += await this.clock.runUntil(next);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startNatsServer } from '@sliceguard/test-utils';
 import { run } from './helpers.js';
 
@@ -44,6 +46,49 @@ describe('cli: simulate', () => {
     const n = await run('simulate', 'flash-crowd', '--nats', 'http://x', '--quiet');
     assert.equal(n.code, 1);
     assert.match(n.err, /--nats: "http:\/\/x" is not a NATS URL/);
+  });
+
+  it('--processes: rejects a count that is not a whole number ≥ 1, a run without --nats, and --no-loops', async () => {
+    for (const bad of ['0', '-2', '1.5', 'two']) {
+      const r = await run('simulate', 'signaling-storm', '--short', '--quiet', '--nats', 'nats://127.0.0.1:1', '--processes', bad);
+      assert.equal(r.code, 1, bad);
+      assert.match(r.err, new RegExp(`--processes must be a whole number ≥ 1, got "${bad.replace('.', '\\.')}"`), r.err);
+    }
+    const noNats = await run('simulate', 'signaling-storm', '--short', '--quiet', '--processes', '2');
+    assert.equal(noNats.code, 1);
+    assert.match(noNats.err, /--processes spreads the agents over processes that talk over NATS: give --nats URL as well/);
+    const noLoops = await run('simulate', 'signaling-storm', '--short', '--quiet', '--nats', 'nats://127.0.0.1:1', '--processes', '2', '--no-loops');
+    assert.equal(noLoops.code, 1);
+    assert.match(noLoops.err, /--processes .* cannot be combined with --no-loops/);
+  });
+
+  it('--processes 2: SIGINT ends the run and every agents host exits', async function () {
+    this.timeout(120_000);
+    const server = await startNatsServer();
+    try {
+      const bin = fileURLToPath(new URL('../../bin/sliceguard.js', import.meta.url));
+      const cli = spawn(process.execPath, [bin, 'simulate', 'signaling-storm', '--short', '--nats', server.url, '--processes', '2', '--realtime', '20', '--out', join(dir, 'int')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      cli.stdout.resume();
+      const exited = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
+      // the run is under way once the first progress line is out (10 % of the simulated time)
+      await new Promise<void>((resolve, reject) => {
+        cli.stderr.on('data', (c: Buffer) => {
+          err += c.toString();
+          if (/signaling-storm: \d+%/.test(err)) resolve();
+        });
+        void exited.then(() => reject(new Error(`the CLI exited before any progress: ${err}`)));
+      });
+      const hosts = execFileSync('ps', ['-o', 'pid=', '--ppid', String(cli.pid)]).toString().trim().split(/\s+/).map(Number);
+      assert.equal(hosts.length, 2, `two agents hosts under the CLI: ${hosts.join(', ')}`);
+      cli.kill('SIGINT');
+      const code = await exited;
+      assert.notEqual(code, 0);
+      assert.match(err, /interrupted by SIGINT/);
+      for (const pid of hosts) assert.throws(() => process.kill(pid, 0), /ESRCH/, `host pid ${pid} exited`);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('--nats runs the agents over a real nats-server', async function () {

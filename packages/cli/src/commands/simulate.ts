@@ -82,8 +82,8 @@ export function register(program: Command, ctx: CliContext): void {
       if (!/^\d+$/.test(opts.seed)) throw new InvalidInputError(`--seed must be a non-negative integer, got "${opts.seed}"`, { option: 'seed' });
       const seed = Number(opts.seed);
       const nats = opts.nats !== undefined ? natsUrls(opts.nats) : undefined;
-      if (nats && !opts.loops) throw new InvalidInputError('--nats runs the agents over NATS; it cannot be combined with --no-loops', { option: 'nats' });
       const processes = processCount(opts.processes, nats, opts.loops);
+      if (nats && !opts.loops) throw new InvalidInputError('--nats runs the agents over NATS; it cannot be combined with --no-loops', { option: 'nats' });
       let pace: number | undefined;
       if (opts.realtime !== undefined) {
         pace = opts.realtime === true ? 1 : Number(opts.realtime);
