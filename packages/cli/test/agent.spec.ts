@@ -89,6 +89,22 @@ describe('cli: sliceguard agent', function () {
     assert.match(dead.err, /error BUS_ERR_CONNECT: cannot connect to NATS at nats:\/\/127.0.0.1:1/);
   });
 
+  it('checks the detector and learning options before connecting', async () => {
+    const args = [...base('d1:web', 'web'), '--root', roots, '--csv', join(dir, 'metrics.csv')];
+    const unknown = await run(...args, '--detector', 'forest');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /--detector must be one of statistical, lstm, got "forest"/);
+    const orphan = await run(...args, '--normal-buffer', '50');
+    assert.equal(orphan.code, 1);
+    assert.match(orphan.err, /need --detector lstm/);
+    const window = await run(...args, '--detector', 'lstm', '--lstm-window', '1');
+    assert.equal(window.code, 1);
+    assert.match(window.err, /--lstm-window must be at least 2/);
+    const backend = await run(...args, '--detector', 'lstm', '--lstm-backend', 'gpu');
+    assert.equal(backend.code, 1);
+    assert.match(backend.err, /--lstm-backend must be auto or one of/);
+  });
+
   describe('with a nats-server', () => {
     let nats: NatsServerHandle;
     before(async () => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connectNatsBus } from '@sliceguard/bus';
 import { createDenseAutoencoder, createFederatedClient, type FederatedClient } from '@sliceguard/federation';
 import { createDomainAuthority, defaultScopes, writeCredentialFile, writeKeyFile } from '@sliceguard/identity';
@@ -88,5 +90,34 @@ describe('sliceguard coordinator', function () {
       for (const c of clients) await c.stop();
       for (const b of buses) await b.drain();
     }
+  });
+
+  it('stops cleanly when its stdin closes (--stop-on-stdin-close, how `up` runs it)', async () => {
+    const authority = createDomainAuthority('d3');
+    const coordinator = authority.issue({ agentId: 'd3:fl', level: 'coordinator' });
+    writeKeyFile(join(dir, 'fl3.key'), coordinator.keyPair);
+    writeCredentialFile(join(dir, 'fl3.cred.json'), coordinator.credential);
+    const cli = resolve(fileURLToPath(new URL('../../bin/sliceguard.js', import.meta.url)));
+    const child = spawn(
+      process.execPath,
+      [cli, 'coordinator', '--domain', 'd3', '--nats', server.url, '--key', join(dir, 'fl3.key'), '--credential', join(dir, 'fl3.cred.json'), '--data-dir', join(dir, 'fl3'), '--model', 'gnb', '--stop-on-stdin-close'],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    await new Promise<void>((r, reject) => {
+      const t = setInterval(() => {
+        if (/coordinator d3:fl running/.test(err)) {
+          clearInterval(t);
+          r();
+        } else if (child.exitCode !== null) {
+          clearInterval(t);
+          reject(new Error(`coordinator exited early: ${err}`));
+        }
+      }, 20);
+    });
+    child.stdin.end();
+    assert.equal(await exited, 0, err);
   });
 });

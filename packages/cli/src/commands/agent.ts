@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import { InvalidInputError } from '@sliceguard/core';
-import { runAgentProcess } from '@sliceguard/agents';
+import { NF_DETECTORS, runAgentProcess } from '@sliceguard/agents';
+import type { NfDetectorKind, NfLearningOptions } from '@sliceguard/agents';
+import { BACKEND_NAMES } from '@sliceguard/analytics';
+import type { BackendPreference } from '@sliceguard/analytics';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 
@@ -28,6 +31,53 @@ export interface AgentCommandOptions {
   stopOnStdinClose?: boolean;
   httpPort?: string;
   httpHost?: string;
+  detector?: string;
+  lstmWindow?: string;
+  lstmUnits?: string;
+  lstmBackend?: string;
+  normalBuffer?: string;
+  minSamples?: string;
+  localEpochs?: string;
+  federated: boolean;
+  flHeartbeatMs?: string;
+}
+
+/** The NF detector and its learning settings from the agent / up command line (docs/agents.md, "Learning"). */
+export function learningFromOptions(opts: Pick<AgentCommandOptions, 'detector' | 'lstmWindow' | 'lstmUnits' | 'lstmBackend' | 'normalBuffer' | 'minSamples' | 'localEpochs' | 'federated' | 'flHeartbeatMs'>): {
+  detector?: NfDetectorKind;
+  learning?: NfLearningOptions;
+} {
+  if (opts.detector !== undefined && !(NF_DETECTORS as readonly string[]).includes(opts.detector)) {
+    throw new InvalidInputError(`--detector must be one of ${NF_DETECTORS.join(', ')}, got "${opts.detector}"`, { option: '--detector', value: opts.detector });
+  }
+  if (opts.lstmBackend !== undefined && opts.lstmBackend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(opts.lstmBackend)) {
+    throw new InvalidInputError(`--lstm-backend must be auto or one of ${BACKEND_NAMES.join(', ')}, got "${opts.lstmBackend}"`, { option: '--lstm-backend' });
+  }
+  const window = positiveInt(opts.lstmWindow, '--lstm-window');
+  if (window !== undefined && window < 2) throw new InvalidInputError(`--lstm-window must be at least 2, got ${window}`, { option: '--lstm-window' });
+  const units = positiveInt(opts.lstmUnits, '--lstm-units');
+  const bufferSize = positiveInt(opts.normalBuffer, '--normal-buffer');
+  const minSamples = positiveInt(opts.minSamples, '--min-samples');
+  const epochs = positiveInt(opts.localEpochs, '--local-epochs');
+  const heartbeatMs = positiveInt(opts.flHeartbeatMs, '--fl-heartbeat-ms');
+  const tuned = window ?? units ?? bufferSize ?? minSamples ?? epochs ?? heartbeatMs ?? opts.lstmBackend ?? (opts.federated === false ? 'local' : undefined);
+  if (tuned !== undefined && opts.detector !== 'lstm') {
+    throw new InvalidInputError('the LSTM and learning options (--lstm-*, --normal-buffer, --min-samples, --local-epochs, --no-federated, --fl-heartbeat-ms) need --detector lstm', { option: '--detector' });
+  }
+  if (opts.detector !== 'lstm') return opts.detector ? { detector: opts.detector as NfDetectorKind } : {};
+  return {
+    detector: 'lstm',
+    learning: {
+      federated: opts.federated !== false,
+      ...(window !== undefined ? { window } : {}),
+      ...(units !== undefined ? { units } : {}),
+      ...(bufferSize !== undefined ? { bufferSize } : {}),
+      ...(minSamples !== undefined ? { minSamples } : {}),
+      ...(epochs !== undefined ? { epochs } : {}),
+      ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+      ...(opts.lstmBackend !== undefined ? { backend: opts.lstmBackend as BackendPreference } : {}),
+    },
+  };
 }
 
 export function parseRoots(values: readonly string[]): { domain: string; publicKey: string }[] {
@@ -71,6 +121,15 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--root-key <file>', "domain agents: the domain root key file, so a trust manager's revocation is signed and published at once")
     .option('--credentials-dir <dir>', "with --root-key: where the domain's agent credentials are (default: beside --credential)")
     .option('--stop-on-stdin-close', 'stop when stdin closes (how `sliceguard up` makes sure no agent outlives it)', false)
+    .option('--detector <kind>', `NF agents: ${NF_DETECTORS.join(' | ')} (lstm: the LSTM autoencoder, learnt with the NFs of the same type through the domain's FL coordinator)`, 'statistical')
+    .option('--lstm-window <n>', 'LSTM window in samples (default 10)')
+    .option('--lstm-units <n>', 'units of the encoder and decoder LSTM (default 16)')
+    .option('--lstm-backend <name>', 'TensorFlow.js backend: auto | wasm | cpu | tensorflow (default auto)')
+    .option('--normal-buffer <n>', 'recent normal samples kept for local training and threshold calibration (default 1000)')
+    .option('--min-samples <n>', 'normal samples needed before joining FL rounds / training / calibrating (default 4 × window)')
+    .option('--local-epochs <n>', "local epochs per training (default: the round's, or 5 without federation)")
+    .option('--no-federated', 'train the LSTM locally on this agent\'s own buffer instead of joining the FL rounds')
+    .option('--fl-heartbeat-ms <ms>', 'FL join heartbeat period (default 10000)')
     .action(async (opts: AgentCommandOptions) => {
       if (opts.policies !== 'topology' && opts.policies !== 'builtin') {
         throw new InvalidInputError(`--policies must be topology or builtin, got "${opts.policies}"`, { option: '--policies' });
@@ -80,6 +139,7 @@ export function register(program: Command, ctx: CliContext): void {
       const manoDelay = positiveInt(opts.manoDelayMs, '--mano-delay-ms');
       const ackTimeoutMs = positiveInt(opts.ackTimeoutMs, '--ack-timeout-ms');
       const heartbeatMs = positiveInt(opts.heartbeatMs, '--heartbeat-ms');
+      const learning = learningFromOptions(opts);
       const running = await runAgentProcess({
         topologyFile: resolve(opts.topology),
         agentId: opts.id,
@@ -98,6 +158,7 @@ export function register(program: Command, ctx: CliContext): void {
         ...(manoDelay !== undefined ? { manoDelayMs: manoDelay } : {}),
         coordination: { ...(ackTimeoutMs ? { ackTimeoutMs } : {}), ...(heartbeatMs ? { heartbeatMs } : {}) },
         logLevel: opts.logLevel as 'info',
+        ...learning,
         ...(opts.httpPort !== undefined ? { httpPort: positiveInt(opts.httpPort, '--http-port'), httpHost: opts.httpHost ?? '127.0.0.1' } : {}),
       });
       if (running.httpAddress) ctx.err(`agent ${opts.id} HTTP API on ${running.httpAddress}\n`);

@@ -51,6 +51,7 @@ interface RunOptions {
   logLevel?: string;
   trust: boolean;
   json?: boolean;
+  stopOnStdinClose?: boolean;
 }
 
 /** `sliceguard coordinator …`: the federation coordinator of one domain (docs/federation.md). */
@@ -77,6 +78,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-trust', 'do not keep a local trust manager (fl_quality evidence, quarantine) in the data directory')
     .option('--log-level <level>', 'trace | debug | info | warn | error | silent', 'warn')
     .option('--json', 'print round reports as JSON lines')
+    .option('--stop-on-stdin-close', 'stop when stdin closes (how `sliceguard up` makes sure no coordinator outlives it)', false)
     .action(async (opts: RunOptions) => {
       for (const [flag, value] of [
         ['--domain', opts.domain],
@@ -132,10 +134,24 @@ export function register(program: Command, ctx: CliContext): void {
         }
         const off = service.coordinator.onRound(print);
         ctx.err(`coordinator ${service.coordinator.agentId} running (models ${opts.model.join(', ')}); Ctrl-C to stop\n`);
+        let onStop!: () => void;
         await new Promise<void>((done) => {
+          onStop = done;
           process.once('SIGINT', done);
           process.once('SIGTERM', done);
+          if (opts.stopOnStdinClose) {
+            process.stdin.once('close', done);
+            process.stdin.once('end', done);
+            process.stdin.resume();
+          }
         });
+        process.removeListener('SIGINT', onStop);
+        process.removeListener('SIGTERM', onStop);
+        if (opts.stopOnStdinClose) {
+          process.stdin.removeListener('close', onStop);
+          process.stdin.removeListener('end', onStop);
+          process.stdin.pause();
+        }
         off();
       } finally {
         await service.stop();

@@ -9,9 +9,10 @@ import { createDomainAuthority, generateKeyPair, readKeyFile, TrustStore, writeC
 import { startNatsServer } from '@sliceguard/test-utils';
 import type { NatsServerHandle } from '@sliceguard/test-utils';
 import { loadTopology, resolveAgents } from '@sliceguard/topology';
+import { federatedTypes } from '@sliceguard/agents';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { positiveInt } from './agent.js';
+import { learningFromOptions, positiveInt } from './agent.js';
 
 interface UpOptions {
   nats?: string;
@@ -25,6 +26,29 @@ interface UpOptions {
   logLevel: string;
   logs: string;
   readyTimeoutMs: string;
+  detector: string;
+  lstmWindow?: string;
+  lstmUnits?: string;
+  lstmBackend?: string;
+  normalBuffer?: string;
+  minSamples?: string;
+  localEpochs?: string;
+  flHeartbeatMs?: string;
+  /** --no-fl: no coordinators, NF agents train their LSTM locally. */
+  fl: boolean;
+  flInterval: string;
+  flMinClients: string;
+  flRoundTimeout: string;
+  flEpochs: string;
+  flAggregator?: string;
+}
+
+/** One line per FL round report seen on the bus. */
+function roundLine(domain: string, r: { model?: string; round?: number; outcome?: string; version?: number; selected?: string[]; accepted?: string[]; rejected?: unknown[]; reason?: string }): string {
+  return (
+    `fl ${domain}/${r.model} round ${r.round}: ${r.outcome}${r.version !== undefined ? ` v${r.version}` : ''}` +
+    ` (selected ${r.selected?.length ?? 0}, accepted ${r.accepted?.length ?? 0}, rejected ${r.rejected?.length ?? 0})${r.reason ? ` — ${r.reason}` : ''}\n`
+  );
 }
 
 const CLI_BIN = fileURLToPath(new URL('../../../bin/sliceguard.js', import.meta.url));
@@ -57,6 +81,20 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--log-level <level>', 'agent log level', 'info')
     .option('--logs <where>', "'files' (<data-dir>/agents/<id>/agent.log) or 'inherit'", 'files')
     .option('--ready-timeout-ms <ms>', 'how long to wait for every loop to be active', '60000')
+    .option('--detector <kind>', "NF agents' detector: statistical | lstm (lstm: learnt federatedly, one FL coordinator per domain)", 'statistical')
+    .option('--lstm-window <n>', 'LSTM window in samples (default 10)')
+    .option('--lstm-units <n>', 'units of the encoder and decoder LSTM (default 16)')
+    .option('--lstm-backend <name>', 'TensorFlow.js backend of the NF agents: auto | wasm | cpu | tensorflow')
+    .option('--normal-buffer <n>', 'recent normal samples each NF agent keeps for training and calibration (default 1000)')
+    .option('--min-samples <n>', 'normal samples an NF agent needs before it joins rounds and calibrates (default 4 × window)')
+    .option('--local-epochs <n>', "NF agents' local epochs (overrides the coordinator's --fl-epochs)")
+    .option('--fl-heartbeat-ms <ms>', 'FL join heartbeat of the NF agents (default 10000)')
+    .option('--no-fl', 'start no FL coordinator: NF agents train their LSTM locally')
+    .option('--fl-interval <ms>', 'time between FL rounds', '60000')
+    .option('--fl-min-clients <n>', 'fewest clients per FL round; NF types with fewer NFs in a domain train locally', '2')
+    .option('--fl-round-timeout <ms>', 'FL round deadline', '30000')
+    .option('--fl-epochs <n>', 'local epochs asked per FL round', '1')
+    .option('--fl-aggregator <spec>', 'FL aggregator (sliceguard coordinator --aggregator), default trust-filter+clip+median')
     .action(async (file: string, opts: UpOptions) => {
       if (opts.logs !== 'files' && opts.logs !== 'inherit') throw new InvalidInputError(`--logs must be files or inherit, got "${opts.logs}"`, { option: '--logs' });
       const topologyFile = resolve(file);
@@ -71,9 +109,33 @@ export function register(program: Command, ctx: CliContext): void {
         ['--mano-delay-ms', opts.manoDelayMs],
         ['--ack-timeout-ms', opts.ackTimeoutMs],
         ['--heartbeat-ms', opts.heartbeatMs],
+        ['--fl-interval', opts.flInterval],
+        ['--fl-min-clients', opts.flMinClients],
+        ['--fl-round-timeout', opts.flRoundTimeout],
+        ['--fl-epochs', opts.flEpochs],
       ] as const) {
         positiveInt(v, opt);
       }
+      // NF agents' detector (checked here so that a bad option fails before anything starts)
+      learningFromOptions({ ...opts, federated: true });
+      const lstm = opts.detector === 'lstm';
+      // One FL coordinator per domain for the NF types with enough NFs to federate; the others learn locally.
+      const flModels = lstm && opts.fl ? federatedTypes(specs, positiveInt(opts.flMinClients, '--fl-min-clients')) : new Map<string, string[]>();
+      const learningArgs = (nfType: string | undefined, domain: string): string[] =>
+        !lstm || nfType === undefined
+          ? []
+          : [
+              '--detector',
+              'lstm',
+              ...(opts.lstmWindow ? ['--lstm-window', opts.lstmWindow] : []),
+              ...(opts.lstmUnits ? ['--lstm-units', opts.lstmUnits] : []),
+              ...(opts.lstmBackend ? ['--lstm-backend', opts.lstmBackend] : []),
+              ...(opts.normalBuffer ? ['--normal-buffer', opts.normalBuffer] : []),
+              ...(opts.minSamples ? ['--min-samples', opts.minSamples] : []),
+              ...(opts.localEpochs ? ['--local-epochs', opts.localEpochs] : []),
+              ...(opts.flHeartbeatMs ? ['--fl-heartbeat-ms', opts.flHeartbeatMs] : []),
+              ...(flModels.get(domain)?.includes(nfType) ? [] : ['--no-federated']),
+            ];
 
       // Credentials: one root per domain (kept across runs), one key per agent (kept), fresh credentials.
       const authorities = new Map<string, DomainAuthority>();
@@ -102,6 +164,16 @@ export function register(program: Command, ctx: CliContext): void {
         writeCredentialFile(join(dir, 'agent.cred'), identity.credential, { force: true });
         writeFileSync(join(dir, 'roots.json'), `${JSON.stringify(roots, null, 2)}\n`);
         agentDirs.set(spec.agentId, dir);
+      }
+      // The FL coordinators' credentials (level coordinator, scopes sg.<domain>._fl.>) and data directories.
+      const coordinatorDirs = new Map<string, string>();
+      for (const domain of flModels.keys()) {
+        const dir = join(dataDir, 'coordinators', domain);
+        mkdirSync(join(dir, 'data'), { recursive: true });
+        const kp = loadOrCreateKey(join(dir, 'fl.key'));
+        const identity = authorities.get(domain)!.issue({ agentId: `${domain}:fl`, level: 'coordinator' }, { keyPair: kp });
+        writeCredentialFile(join(dir, 'fl.cred'), identity.credential, { force: true });
+        coordinatorDirs.set(domain, dir);
       }
 
       let server: NatsServerHandle | undefined;
@@ -148,6 +220,7 @@ export function register(program: Command, ctx: CliContext): void {
           ...(opts.manoDelayMs ? ['--mano-delay-ms', opts.manoDelayMs] : []),
           ...(opts.ackTimeoutMs ? ['--ack-timeout-ms', opts.ackTimeoutMs] : []),
           ...(opts.heartbeatMs ? ['--heartbeat-ms', opts.heartbeatMs] : []),
+          ...learningArgs(specById.get(agentId)?.nf?.type, specById.get(agentId)!.domain),
         ];
         const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', opts.logs === 'inherit' ? 'inherit' : 'pipe'] });
         if (opts.logs === 'files') child.stderr?.pipe(createWriteStream(join(dir, 'agent.log'), { flags: 'a' }));
@@ -159,10 +232,59 @@ export function register(program: Command, ctx: CliContext): void {
           if (code !== 0) stop(`agent ${agentId} failed`);
         });
       };
-      // Loops first, then the domain agents that activate them.
+      const coordinators = new Map<string, ChildProcess>();
+      const spawnCoordinator = (domain: string): void => {
+        const dir = coordinatorDirs.get(domain)!;
+        const id = `${domain}:fl`;
+        const args = [
+          CLI_BIN,
+          'coordinator',
+          '--domain',
+          domain,
+          '--nats',
+          natsUrl,
+          '--key',
+          join(dir, 'fl.key'),
+          '--credential',
+          join(dir, 'fl.cred'),
+          '--data-dir',
+          join(dir, 'data'),
+          ...flModels.get(domain)!.flatMap((m) => ['--model', m]),
+          '--interval',
+          opts.flInterval,
+          '--min-clients',
+          opts.flMinClients,
+          '--round-timeout',
+          opts.flRoundTimeout,
+          '--epochs',
+          opts.flEpochs,
+          ...(opts.flAggregator ? ['--aggregator', opts.flAggregator] : []),
+          '--log-level',
+          opts.logLevel,
+          '--json',
+          '--stop-on-stdin-close',
+        ];
+        // round reports (JSON lines) on stdout, the log on stderr
+        const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', opts.logs === 'inherit' ? 'inherit' : 'pipe'] });
+        child.stdout?.pipe(createWriteStream(join(dir, 'rounds.jsonl'), { flags: 'a' }));
+        if (opts.logs === 'files') child.stderr?.pipe(createWriteStream(join(dir, 'coordinator.log'), { flags: 'a' }));
+        children.set(id, child);
+        coordinators.set(id, child);
+        child.on('exit', (code, signal) => {
+          exited.set(id, code);
+          if (shuttingDown) return;
+          ctx.err(`coordinator ${id} exited (${signal ?? `code ${code}`}); see ${join(dir, 'coordinator.log')}\n`);
+          if (code !== 0) stop(`coordinator ${id} failed`);
+        });
+      };
+      // FL coordinators first (the NF agents' first joins reach them), loops, then the domain agents that activate them.
+      for (const domain of coordinatorDirs.keys()) spawnCoordinator(domain);
+      if (coordinators.size > 0) {
+        ctx.out(`started ${coordinators.size} FL coordinators: ${[...coordinators].map(([id, c]) => `${id}[${flModels.get(id.split(':')[0])!.join(',')}](pid ${c.pid})`).join(', ')}\n`);
+      }
       for (const s of specs) if (s.level !== 'domain') spawnAgent(s.agentId);
       for (const s of specs) if (s.level === 'domain') spawnAgent(s.agentId);
-      ctx.out(`started ${children.size} agents: ${[...children].map(([id, c]) => `${id}(pid ${c.pid})`).join(', ')}\n`);
+      ctx.out(`started ${children.size - coordinators.size} agents: ${[...children].filter(([id]) => !coordinators.has(id)).map(([id, c]) => `${id}(pid ${c.pid})`).join(', ')}\n`);
 
       // Watch the loops' status channels with an operator identity until every loop is active.
       const operatorIds = [...authorities.values()].map((a) =>
@@ -183,6 +305,19 @@ export function register(program: Command, ctx: CliContext): void {
           if (loops.every((id) => states.get(id) === 'active')) readyResolve();
         }),
       );
+      // FL round reports, as the coordinators publish them (signed by <domain>:fl)
+      for (const domain of flModels.keys()) {
+        subs.push(
+          watcher.subscribe(`sg.${domain}._fl.*.round`, (m) => {
+            if (m.sender.agentId !== `${domain}:fl` || m.sender.level !== 'coordinator') return;
+            try {
+              ctx.out(roundLine(domain, m.json()));
+            } catch {
+              // not a report: ignore it
+            }
+          }),
+        );
+      }
       let readyTimer: NodeJS.Timeout | undefined;
       const readyOrTimeout = Promise.race([
         ready.then(() => true),
@@ -194,7 +329,7 @@ export function register(program: Command, ctx: CliContext): void {
       const shutdown = async (reason: string): Promise<void> => {
         if (shuttingDown) return;
         shuttingDown = true;
-        ctx.err(`up: ${reason}; stopping ${children.size} agents\n`);
+        ctx.err(`up: ${reason}; stopping ${children.size - coordinators.size} agents${coordinators.size > 0 ? ` and ${coordinators.size} FL coordinators` : ''}\n`);
         clearTimeout(readyTimer);
         readyResolve();
         for (const s of subs) s.unsubscribe();
@@ -226,15 +361,16 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.err(`up: not every loop active after ${readyTimeoutMs} ms: ${lagging.join(', ')}; still running\n`);
         }
         const reason = outcome === 'ready' || outcome === 'timeout' ? await stopped : outcome;
-        await shutdown(reason.startsWith('agent ') ? reason : `received ${reason}`);
-        if (reason.startsWith('agent ')) ctx.setExitCode(1);
+        const childFailed = reason.startsWith('agent ') || reason.startsWith('coordinator ');
+        await shutdown(childFailed ? reason : `received ${reason}`);
+        if (childFailed) ctx.setExitCode(1);
       } finally {
         process.removeListener('SIGINT', onInt);
         process.removeListener('SIGTERM', onTerm);
         if (!shuttingDown) await shutdown('error');
       }
       const failed = [...exited].filter(([, code]) => code !== 0 && code !== null);
-      ctx.out(`stopped: ${children.size} agents${failed.length > 0 ? `, ${failed.length} exited with an error: ${failed.map(([id, c]) => `${id}=${c}`).join(', ')}` : ''}\n`);
+      ctx.out(`stopped: ${children.size - coordinators.size} agents${coordinators.size > 0 ? `, ${coordinators.size} FL coordinators` : ''}${failed.length > 0 ? `, ${failed.length} exited with an error: ${failed.map(([id, c]) => `${id}=${c}`).join(', ')}` : ''}\n`);
       if (failed.length > 0) ctx.setExitCode(1);
     });
 }
