@@ -225,6 +225,7 @@ export async function createNfLearner(init: NfLearnerInit): Promise<NfLearner> {
   let installs = 0;
   let trained = 0;
   let joined = false;
+  let joinRetryAt = Number.NEGATIVE_INFINITY;
   let armed = false;
   let stopped = false;
   let sinceTrain = 0;
@@ -320,12 +321,14 @@ export async function createNfLearner(init: NfLearnerInit): Promise<NfLearner> {
   /** After each buffered sample: join, train locally or finish a pending calibration when due. */
   function progress(): void {
     if (!armed || stopped) return;
-    if (client && !joined && buffer.size >= minSamples) {
+    if (client && !joined && buffer.size >= minSamples && clock.now() >= joinRetryAt) {
       joined = true;
       logger.info({ rows: buffer.size }, 'joining the FL rounds');
       emit({ type: 'joined', rows: buffer.size });
       client.start().catch((error) => {
+        // retried after a pause, not on every sample
         joined = false;
+        joinRetryAt = clock.now() + (init.heartbeatMs ?? 10_000);
         fail('joining the FL rounds', error);
       });
     }

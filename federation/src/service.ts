@@ -1,4 +1,4 @@
-import type { Bus, Clock, KeyValueStore, Logger, TrustSink, TrustView } from '@sliceguard/core';
+import type { Bus, Clock, FlatWeights, KeyValueStore, Logger, TrustSink, TrustView } from '@sliceguard/core';
 import { silentLogger, systemClock, toHex } from '@sliceguard/core';
 import { connectNatsBus } from '@sliceguard/bus';
 import type { AgentIdentity, TrustStore } from '@sliceguard/identity';
@@ -20,6 +20,8 @@ export interface CoordinatorServiceOptions {
   dataDir: string;
   /** Model names, one per NF type. */
   models: string[];
+  /** Version-1 weights per model (e.g. a saved LSTM with its scaler, `sliceguard coordinator --initial`); without them the first round seeds it from one client. */
+  initial?: Readonly<Record<string, FlatWeights>>;
   /** Aggregator spec (aggregatorFromSpec). Default `trust-filter+clip+median`. */
   aggregator?: string;
   fraction?: number;
@@ -68,6 +70,9 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     throw new InvalidFederationOptionsError('the key file does not match the credential (different public key)', { field: 'key' });
   }
   if (options.models.length === 0) throw new InvalidFederationOptionsError('name at least one model (--model NAME)', { field: 'models' });
+  for (const name of Object.keys(options.initial ?? {})) {
+    if (!options.models.includes(name)) throw new InvalidFederationOptionsError(`initial weights for ${name}, which is not one of the models (${options.models.join(', ')})`, { field: 'initial' });
+  }
   const clock = options.clock ?? systemClock();
   const logger = options.logger ?? silentLogger();
   const kv = await openLevelKv(options.dataDir);
@@ -89,7 +94,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
       bus,
       domain: options.domain,
       kv,
-      models: options.models.map((name) => ({ name, aggregator })),
+      models: options.models.map((name) => ({ name, aggregator, ...(options.initial?.[name] ? { initial: options.initial[name] } : {}) })),
       clock,
       logger,
       fraction: options.fraction,

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { connectNatsBus } from '@sliceguard/bus';
 import { createDenseAutoencoder, createFederatedClient, type FederatedClient } from '@sliceguard/federation';
 import { createDomainAuthority, defaultScopes, writeCredentialFile, writeKeyFile } from '@sliceguard/identity';
-import { type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
+import { type NatsServerHandle, startNatsServer, waitUntil } from '@sliceguard/test-utils';
+import { LstmAutoencoder, saveModel } from '@sliceguard/analytics';
+import { federatedLstm } from '@sliceguard/agents';
 import { run } from './helpers.js';
 
 describe('sliceguard coordinator', function () {
@@ -118,6 +120,45 @@ describe('sliceguard coordinator', function () {
       }, 20);
     });
     child.stdin.end();
+    assert.equal(await exited, 0, err);
+  });
+
+  it('--initial MODEL=DIR: version 1 is a saved LSTM, and clients install it with its scaler', async () => {
+    const metrics = ['rrc_setup_rate', 'cpu_usage'];
+    const config = { metrics, window: 4, encoderUnits: [3], seed: 5 };
+    const saved = await LstmAutoencoder.create(config, { backend: 'cpu' });
+    const local = await LstmAutoencoder.create({ ...config, seed: 9 }, { backend: 'cpu' });
+    const authority = createDomainAuthority('d4');
+    const fl = authority.issue({ agentId: 'd4:fl', level: 'coordinator' });
+    writeKeyFile(join(dir, 'fl4.key'), fl.keyPair);
+    writeCredentialFile(join(dir, 'fl4.cred.json'), fl.credential);
+    const cli = resolve(fileURLToPath(new URL('../../bin/sliceguard.js', import.meta.url)));
+    const args = ['coordinator', '--domain', 'd4', '--nats', server.url, '--key', join(dir, 'fl4.key'), '--credential', join(dir, 'fl4.cred.json'), '--model', 'gnb'];
+    const wrong = await run(...args, '--data-dir', join(dir, 'fl4-bad'), '--initial', `amf=${join(dir, 'lstm')}`);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.err, /--initial names model amf, which is not a --model \(gnb\)/);
+    const bus = await connectNatsBus({ servers: server.url, identity: authority.issue({ agentId: 'd4:g1', level: 'nf', slice: 's', subslice: 'ran', nf: 'g1' }), trustStore: authority.trustStore() });
+    const client = createFederatedClient({ bus, domain: 'd4', model: 'gnb', trainable: federatedLstm(local), data: () => [] });
+    await saved.fit(Array.from({ length: 20 }, (_, i) => Float32Array.from([40 + i, 0.2 + 0.01 * (i % 3)])), { epochs: 1 });
+    await saveModel(saved, join(dir, 'lstm'));
+    const child = spawn(process.execPath, [cli, ...args, '--data-dir', join(dir, 'fl4'), '--initial', `gnb=${join(dir, 'lstm')}`, '--stop-on-stdin-close'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    try {
+      await client.start();
+      await waitUntil(() => client.installedVersion === 1 || child.exitCode !== null, { timeoutMs: 20_000, what: () => `version 1 installed\n${err}` });
+      assert.equal(client.installedVersion, 1, err);
+      assert.deepEqual(local.scaler.toJSON().offset, saved.scaler.toJSON().offset.map((x) => Math.fround(x)));
+      assert.deepEqual(local.scaler.toJSON().scale, saved.scaler.toJSON().scale.map((x) => Math.fround(x)));
+      assert.deepEqual([...local.getWeights().values], [...saved.getWeights().values]);
+    } finally {
+      child.stdin.end();
+      await client.stop();
+      await bus.drain();
+      saved.dispose();
+      local.dispose();
+    }
     assert.equal(await exited, 0, err);
   });
 });

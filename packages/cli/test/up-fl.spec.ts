@@ -74,7 +74,7 @@ describe('cli: sliceguard up with LSTM NF agents and an FL coordinator per domai
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('rejects learning options without --detector lstm', async () => {
+  it('rejects learning options without --detector lstm, and an initial model for a type nobody federates', async () => {
     const child = spawn(process.execPath, [CLI, 'up', join(dir, 'fl.yaml'), '--nats', nats.url, '--data-dir', join(dir, 'bad'), '--lstm-window', '5'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -83,6 +83,13 @@ describe('cli: sliceguard up with LSTM NF agents and an FL coordinator per domai
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     assert.equal(code, 1);
     assert.match(e, /need --detector lstm/);
+    const other = spawn(process.execPath, [CLI, 'up', join(dir, 'fl.yaml'), '--nats', nats.url, '--data-dir', join(dir, 'bad'), '--detector', 'lstm', '--fl-initial', 'gnb=/nowhere'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let e2 = '';
+    other.stderr!.on('data', (b: Buffer) => (e2 += b.toString()));
+    assert.equal(await new Promise<number | null>((r) => other.once('exit', (c) => r(c))), 1);
+    assert.match(e2, /--fl-initial names NF type gnb, which no FL coordinator federates \(streamer\)/);
   });
 
   it('starts the coordinator, the NF agents send updates in a round and every agent installs the new global version; SIGTERM stops everything', async () => {

@@ -9,6 +9,9 @@ import {
   startCoordinatorService,
 } from '@sliceguard/federation';
 import { readCredentialFile, readKeyFile, TrustStore } from '@sliceguard/identity';
+import { federatedLstm } from '@sliceguard/agents';
+import { loadModel } from '@sliceguard/analytics';
+import type { FlatWeights } from '@sliceguard/core';
 import { openLevelKv } from '@sliceguard/store';
 import type { Command } from 'commander';
 import { type CliContext, emit } from '../context.js';
@@ -52,6 +55,28 @@ interface RunOptions {
   trust: boolean;
   json?: boolean;
   stopOnStdinClose?: boolean;
+  initial?: string[];
+}
+
+/**
+ * `--initial MODEL=DIR`: version 1 of MODEL from a saved LSTM autoencoder (`sliceguard eval
+ * --save-model DIR`), in the layout the NF agents' federated LSTM uses (network + scaler), so its
+ * scaler becomes the one every client shares.
+ */
+async function initialWeights(specs: readonly string[], models: readonly string[]): Promise<Record<string, FlatWeights>> {
+  const out: Record<string, FlatWeights> = {};
+  for (const spec of specs) {
+    const m = /^([A-Za-z0-9_-]+)=(.+)$/.exec(spec);
+    if (!m) throw new InvalidInputError(`--initial "${spec}" must look like MODEL=DIR (a saved LSTM autoencoder)`, { field: '--initial' });
+    if (!models.includes(m[1])) throw new InvalidInputError(`--initial names model ${m[1]}, which is not a --model (${models.join(', ')})`, { field: '--initial' });
+    const model = await loadModel(resolve(m[2]), { backend: 'cpu' });
+    try {
+      out[m[1]] = federatedLstm(model).getWeights();
+    } finally {
+      model.dispose();
+    }
+  }
+  return out;
 }
 
 /** `sliceguard coordinator …`: the federation coordinator of one domain (docs/federation.md). */
@@ -79,6 +104,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--log-level <level>', 'trace | debug | info | warn | error | silent', 'warn')
     .option('--json', 'print round reports as JSON lines')
     .option('--stop-on-stdin-close', 'stop when stdin closes (how `sliceguard up` makes sure no coordinator outlives it)', false)
+    .option('--initial <model=dir>', "version 1 of a model from a saved LSTM autoencoder (its scaler becomes the clients' shared scaler); repeatable", collect)
     .action(async (opts: RunOptions) => {
       for (const [flag, value] of [
         ['--domain', opts.domain],
@@ -98,6 +124,7 @@ export function register(program: Command, ctx: CliContext): void {
         trustStore.addRoot(domain, key);
       }
       const rounds = positiveNumber('--rounds', opts.rounds);
+      const initial = opts.initial ? await initialWeights(opts.initial, opts.model) : undefined;
       const logger = opts.logLevel === 'silent' ? silentLogger() : createLogger({ level: (opts.logLevel ?? 'warn') as 'warn', name: 'coordinator' });
       const service = await startCoordinatorService({
         domain: opts.domain,
@@ -106,6 +133,7 @@ export function register(program: Command, ctx: CliContext): void {
         trustStore,
         dataDir: resolve(opts.dataDir),
         models: opts.model,
+        ...(initial ? { initial } : {}),
         aggregator: opts.aggregator,
         fraction: positiveNumber('--fraction', opts.fraction),
         minClients: positiveNumber('--min-clients', opts.minClients),

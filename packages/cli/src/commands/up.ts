@@ -41,6 +41,7 @@ interface UpOptions {
   flRoundTimeout: string;
   flEpochs: string;
   flAggregator?: string;
+  flInitial: string[];
 }
 
 /** One line per FL round report seen on the bus. */
@@ -95,6 +96,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--fl-round-timeout <ms>', 'FL round deadline', '30000')
     .option('--fl-epochs <n>', 'local epochs asked per FL round', '1')
     .option('--fl-aggregator <spec>', 'FL aggregator (sliceguard coordinator --aggregator), default trust-filter+clip+median')
+    .option(
+      '--fl-initial <type=dir>',
+      "version 1 of an NF type's model from a saved LSTM autoencoder with the agents' architecture (its scaler is then shared); repeatable; default: seeded from one client",
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
     .action(async (file: string, opts: UpOptions) => {
       if (opts.logs !== 'files' && opts.logs !== 'inherit') throw new InvalidInputError(`--logs must be files or inherit, got "${opts.logs}"`, { option: '--logs' });
       const topologyFile = resolve(file);
@@ -121,6 +128,15 @@ export function register(program: Command, ctx: CliContext): void {
       const lstm = opts.detector === 'lstm';
       // One FL coordinator per domain for the NF types with enough NFs to federate; the others learn locally.
       const flModels = lstm && opts.fl ? federatedTypes(specs, positiveInt(opts.flMinClients, '--fl-min-clients')) : new Map<string, string[]>();
+      const flInitial = new Map<string, string>();
+      for (const spec of opts.flInitial) {
+        const m = /^([A-Za-z0-9_-]+)=(.+)$/.exec(spec);
+        if (!m) throw new InvalidInputError(`--fl-initial "${spec}" must look like TYPE=DIR (a saved LSTM autoencoder)`, { option: '--fl-initial' });
+        if (![...flModels.values()].some((types) => types.includes(m[1]))) {
+          throw new InvalidInputError(`--fl-initial names NF type ${m[1]}, which no FL coordinator federates (${[...new Set([...flModels.values()].flat())].join(', ') || 'none: needs --detector lstm'})`, { option: '--fl-initial' });
+        }
+        flInitial.set(m[1], resolve(m[2]));
+      }
       const learningArgs = (nfType: string | undefined, domain: string): string[] =>
         !lstm || nfType === undefined
           ? []
@@ -259,6 +275,7 @@ export function register(program: Command, ctx: CliContext): void {
           '--epochs',
           opts.flEpochs,
           ...(opts.flAggregator ? ['--aggregator', opts.flAggregator] : []),
+          ...flModels.get(domain)!.flatMap((m) => (flInitial.has(m) ? ['--initial', `${m}=${flInitial.get(m)}`] : [])),
           '--log-level',
           opts.logLevel,
           '--json',
