@@ -10,7 +10,7 @@
  */
 import { type Agent, type Collector, type InProcessTopology, startTopologyInProcess } from '@sliceguard/agents';
 import { createStatisticalDetector, type LstmAutoencoder } from '@sliceguard/analytics';
-import { connectNatsBus, type NatsBus } from '@sliceguard/bus';
+import { connectNatsBus, type NatsBus, publishRevocations, type RevocationSubscription, subscribeRevocations } from '@sliceguard/bus';
 import {
   type ActionOutcome,
   type ActionRequest,
@@ -27,7 +27,7 @@ import {
 } from '@sliceguard/core';
 import { type AgentIdentity, createDomainAuthority, type DomainAuthority, type KeyPair, TrustStore } from '@sliceguard/identity';
 import { type AgentSpec, loadTopology, resolveAgents } from '@sliceguard/topology';
-import { RecordedDetector, recordTrustTransitions, trainLstmDetectors, watchLoop } from './agents-layer.js';
+import { patchRogueClient, publishRogueRound, publishStolenEscalation, RecordedDetector, recordTrustTransitions, trainLstmDetectors, watchLoop } from './agents-layer.js';
 import { type BusTotals, type ChildMessage, emptyRows, HOST_PROTOCOL_VERSION, type HostIdentity, type HostInit, type HostRows, type ParentMessage, simSubjects, worldAgentId } from './host-protocol.js';
 import { ledgerNotice } from './ledger.js';
 import type { FeedSample } from './world.js';
@@ -131,6 +131,8 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
 
   const hostBus = await connectNatsBus({ servers: init.nats, identity: identityOf(init.host), trustStore, clock, name: init.host.agentId, reconnectTimeWaitMs: 100, pingIntervalMs: 2000 });
   const agentBuses: NatsBus[] = [];
+  /** The trust store startTopologyInProcess shares between this host's agent buses (revocation lists go into it). */
+  let agentsTrustStore: TrustStore | undefined;
   let rows: HostRows = emptyRows();
   const sink = {
     note: (text: string) => rows.notes.push(text),
@@ -155,6 +157,7 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
     topo = await startTopologyInProcess({
       topology,
       busFactory: async (spec, identity, store) => {
+        agentsTrustStore = store;
         const bus = await connectNatsBus({ servers: init.nats, identity, trustStore: store, clock, name: spec.agentId, reconnectTimeWaitMs: 100, pingIntervalMs: 2000 });
         agentBuses.push(bus);
         return bus;
@@ -188,6 +191,16 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
   }
   for (const agent of topo.agents.values()) watch(agent);
   for (const r of topo.resources.values()) if (r.trust) detach.push(recordTrustTransitions(r.trust, r.domain, sink, t));
+  // every host applies the domain roots' revocation lists, to its agents' buses and to its harness connection (as every agent process does)
+  const domains = init.roots.map((r) => r.domain);
+  const revocations: RevocationSubscription[] = [subscribeRevocations(hostBus, trustStore, { domains })];
+  if (agentsTrustStore) revocations.push(subscribeRevocations(hostBus, agentsTrustStore, { domains }));
+  if (hostsDomainAgents) {
+    // as in one process, an operator-level view of the whole bus feeds rejections (forged, out-of-scope,
+    // revoked messages) to each domain's Trust Manager: here the harness connection of the domain agents' host
+    hostBus.subscribe('sg.>', () => {});
+    for (const r of topo.resources.values()) if (r.trust) detach.push(r.trust.attachToBus(hostBus, { domain: r.domain, rejections: true }));
+  }
   send({ type: 'started', agents: [...topo.agents.keys()] });
 
   const busTotals = (): BusTotals => {
@@ -238,12 +251,17 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
   });
 
   const models: LstmAutoencoder[] = [];
+  const timers: ReturnType<typeof clock.setInterval>[] = [];
+  /** Forged messages sent with a stolen key, by victim: the credential and when each was sent. */
+  const stolen = new Map<string, { credentialId: string; forgedAt: number[] }>();
   let stopping: Promise<void> | undefined;
   /** Stops every agent (their last notices land in the rows); the harness connection stays open. */
   const stopAgents = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ reason }, 'agents host stopping');
       clockSub.unsubscribe();
+      for (const timer of timers) clock.clearInterval(timer);
+      for (const r of revocations) r.unsubscribe();
       await topo.stop().catch((error: unknown) => logger.error({ err: error }, 'stopping the agents failed'));
       for (const d of detach) d();
       for (const m of models) m.dispose();
@@ -269,6 +287,55 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
       await agent.stop();
       return { detail: `${agent.id} stopped without notice (agents host ${init.index})` };
     },
+    async rogue(p) {
+      const agentId = String(p.agentId);
+      const bus = topo.buses.get(agentId);
+      const spec = specs.find((x) => x.agentId === agentId);
+      if (!bus || !spec) throw new Error(`no agent ${agentId} in agents host ${init.index} to turn rogue`);
+      const siblings = specs.filter((x) => x.parentId === spec.parentId && x.agentId !== agentId);
+      patchRogueClient(bus);
+      const periodMs = Number(p.periodMs ?? 60_000);
+      const everyMs = Number(p.everyMs ?? 2000);
+      const started = clock.now();
+      let forged = 0;
+      timers.push(
+        clock.setInterval(() => {
+          if (Math.floor((clock.now() - started) / periodMs) % 2 !== 0) return;
+          forged = publishRogueRound(bus, spec, siblings, forged, clock.now());
+        }, everyMs),
+      );
+      return { detail: `${agentId} turned rogue in agents host ${init.index}: every ${everyMs / 1000} s forged delegations to ${siblings.length} sibling(s) and bad-mouthing ratings, on-off every ${periodMs / 1000} s` };
+    },
+    async steal(p) {
+      const agentId = String(p.agentId);
+      const bus = topo.buses.get(agentId);
+      const spec = specs.find((x) => x.agentId === agentId);
+      if (!bus || !spec?.parentId) throw new Error(`no agent ${agentId} with a parent loop in agents host ${init.index} whose key could be stolen`);
+      // the thief signs exactly what the victim's key signs: same key, same credential
+      const s = { credentialId: bus.self.credentialId, forgedAt: [] as number[] };
+      stolen.set(agentId, s);
+      const everyMs = Number(p.everyMs ?? 2000);
+      const forgeForMs = Number(p.forgeForMs);
+      const started = clock.now();
+      timers.push(
+        clock.setInterval(() => {
+          if (clock.now() - started > forgeForMs) return;
+          s.forgedAt.push(clock.now());
+          publishStolenEscalation(bus, spec, s.forgedAt.length, clock.now(), everyMs);
+        }, everyMs),
+      );
+      return { credentialId: s.credentialId };
+    },
+    async revoke(p) {
+      // the domain root lives here (with the domain agent): one authority, one sequence of lists
+      const domain = String(p.domain);
+      const res = topo.resources.get(domain);
+      const domainAgent = topo.domains.get(domain);
+      if (!res || !domainAgent || !hostsDomainAgents) throw new Error(`the ${domain} root and domain agent are not in agents host ${init.index}`);
+      const list = res.authority.revoke((p.credentialIds as string[]) ?? []);
+      await publishRevocations(topo.buses.get(domainAgent.id)!, list);
+      return { seq: list.seq };
+    },
     async train(p) {
       const given = (p.rows ?? {}) as Record<string, number[][]>;
       const entries = [...detectors]
@@ -282,7 +349,7 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
       // settle what the last tick started, stop every agent (its final notices land in the rows), then answer
       await ticks;
       await stopAgents('the simulation ended');
-      return { rows: drain(), busStats: busTotals() };
+      return { rows: drain(), busStats: busTotals(), stolen: Object.fromEntries(stolen) };
     },
   };
   const cmdSub = hostBus.subscribe(subjects.cmd(init.index), async (msg) => {

@@ -267,7 +267,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       const siblings = sim.specs.filter((x) => x.parentId === spec.parentId && x.agentId !== agentId);
       // a compromised agent runs a patched client: its own library no longer stops out-of-scope
       // publishes, so the receivers' verifiers are what catches it (as with a real rogue)
-      Object.defineProperty(bus, 'mayPublish', { value: () => true });
+      patchRogueClient(bus);
       const periodMs = Number(params.periodMs ?? 60_000);
       const started = engine.now();
       let forged = 0;
@@ -276,32 +276,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
         engine.every(everyMs, () => {
           const on = Math.floor((engine.now() - started) / periodMs) % 2 === 0;
           if (!on) return;
-          for (const sib of siblings) {
-            forged++;
-            void bus
-              .publishJson(loopSubject(sib.level as AgentLevel, sib.placement, 'delegate'), {
-                v: 1,
-                kind: 'delegation',
-                id: `forged-${forged}`,
-                correlationId: `forged-${forged}`,
-                from: spec.parentId,
-                to: sib.agentId,
-                action: 'isolate',
-                target: sib.nf?.id ?? sib.agentId,
-                params: {},
-                deadline: engine.now() + 30_000,
-                severity: 1,
-                attempt: 1,
-                at: engine.now(),
-              })
-              .catch(() => {});
-          }
-          void bus
-            .publishJson(systemSubject(spec.domain, 'trust', 'ratings'), {
-              v: 1,
-              ratings: siblings.map((sib) => ({ subject: sib.agentId, positive: 0, negative: 5, reason: 'bad-mouthing' })),
-            })
-            .catch(() => {});
+          forged = publishRogueRound(bus, spec, siblings, forged, engine.now());
         }),
       );
       return `${agentId} turned rogue: every ${everyMs / 1000} s forged delegations to ${siblings.length} sibling(s) and bad-mouthing ratings, on-off every ${periodMs / 1000} s`;
@@ -328,37 +303,11 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       const revokeAfterMs = Number(params.revokeAfterMs ?? 60_000);
       const forgeForMs = Number(params.forgeForMs ?? 2 * revokeAfterMs);
       const started = engine.now();
-      const subject = loopSubject(spec.level as AgentLevel, spec.placement, 'escalate');
       const forge = engine.every(everyMs, () => {
         if (engine.now() - started > forgeForMs) return;
         s.forged++;
         if (s.revokedAt !== undefined) s.forgedAfter++;
-        const id = `stolen-${s.forged}`;
-        const at = engine.now();
-        void bus
-          .publishJson(subject, {
-            v: 1,
-            kind: 'escalation',
-            id,
-            correlationId: id,
-            from: agentId,
-            to: spec.parentId,
-            escalationKind: 'signaling_surge',
-            reason: 'forged with a stolen key',
-            event: {
-              id,
-              type: 'anomaly',
-              level: spec.level,
-              at,
-              source: agentId,
-              target: spec.nf?.id ?? agentId,
-              severity: 0.95,
-              evidence: { detector: 'forged', score: 9, threshold: 1, contributors: [{ metric: 'signaling_msgs_per_s', share: 1 }], window: { start: at - everyMs, end: at } },
-            },
-            attempt: 1,
-            at,
-          })
-          .catch(() => {});
+        publishStolenEscalation(bus, spec, s.forged, engine.now(), everyMs);
       });
       timers.push(forge);
       const revokeTimer = engine.clock.setTimeout(() => {
@@ -374,12 +323,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       let revokedEverywhere = 0;
       for (const b of sim.buses.values()) revokedEverywhere += b.stats().rejected.revoked ?? 0;
       for (const [agentId, s] of stolen) {
-        recorder.onFault(
-          'stolen-key',
-          agentId,
-          engine.now(),
-          `result: forged=${s.forged} forgedAfterRevocation=${s.forgedAfter} deliveredAfterRevocation=${s.deliveredAfter} rejectedRevokedByObserver=${s.rejectedRevoked} rejectedRevokedByAgents=${revokedEverywhere} revoked=${s.revokedAt !== undefined}`,
-        );
+        recorder.onFault('stolen-key', agentId, engine.now(), stolenKeyResult(s, revokedEverywhere));
       }
     };
     let lastTrust = Number.NEGATIVE_INFINITY;
@@ -476,6 +420,80 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
     };
     return layer;
   };
+}
+
+/**
+ * One on-phase round of a rogue agent (a patched client whose library no longer stops out-of-scope
+ * publishes): forged `isolate` delegations to each sibling, in its parent's name, and bad-mouthing
+ * trust ratings about them. Returns the forged-message counter after the round.
+ */
+export function publishRogueRound(bus: Bus, spec: AgentSpec, siblings: readonly AgentSpec[], forged: number, now: number): number {
+  for (const sib of siblings) {
+    forged++;
+    void bus
+      .publishJson(loopSubject(sib.level as AgentLevel, sib.placement, 'delegate'), {
+        v: 1,
+        kind: 'delegation',
+        id: `forged-${forged}`,
+        correlationId: `forged-${forged}`,
+        from: spec.parentId,
+        to: sib.agentId,
+        action: 'isolate',
+        target: sib.nf?.id ?? sib.agentId,
+        params: {},
+        deadline: now + 30_000,
+        severity: 1,
+        attempt: 1,
+        at: now,
+      })
+      .catch(() => {});
+  }
+  void bus
+    .publishJson(systemSubject(spec.domain, 'trust', 'ratings'), {
+      v: 1,
+      ratings: siblings.map((sib) => ({ subject: sib.agentId, positive: 0, negative: 5, reason: 'bad-mouthing' })),
+    })
+    .catch(() => {});
+  return forged;
+}
+
+/** Lets a bus publish outside its credential's scope, as a compromised agent's patched client does. */
+export function patchRogueClient(bus: Bus): void {
+  Object.defineProperty(bus, 'mayPublish', { value: () => true });
+}
+
+/** One escalation of a fake signaling surge, signed with a stolen key and credential (in scope, so it verifies until revoked). */
+export function publishStolenEscalation(bus: Bus, spec: AgentSpec, n: number, at: number, everyMs: number): void {
+  const id = `stolen-${n}`;
+  void bus
+    .publishJson(loopSubject(spec.level as AgentLevel, spec.placement, 'escalate'), {
+      v: 1,
+      kind: 'escalation',
+      id,
+      correlationId: id,
+      from: spec.agentId,
+      to: spec.parentId,
+      escalationKind: 'signaling_surge',
+      reason: 'forged with a stolen key',
+      event: {
+        id,
+        type: 'anomaly',
+        level: spec.level,
+        at,
+        source: spec.agentId,
+        target: spec.nf?.id ?? spec.agentId,
+        severity: 0.95,
+        evidence: { detector: 'forged', score: 9, threshold: 1, contributors: [{ metric: 'signaling_msgs_per_s', share: 1 }], window: { start: at - everyMs, end: at } },
+      },
+      attempt: 1,
+      at,
+    })
+    .catch(() => {});
+}
+
+/** The stolen-key fault's result line (the rogue-agent scenario's check reads it). */
+export function stolenKeyResult(s: { forged: number; forgedAfter: number; deliveredAfter: number; rejectedRevoked: number; revokedAt?: number }, rejectedRevokedByAgents: number): string {
+  return `result: forged=${s.forged} forgedAfterRevocation=${s.forgedAfter} deliveredAfterRevocation=${s.deliveredAfter} rejectedRevokedByObserver=${s.rejectedRevoked} rejectedRevokedByAgents=${rejectedRevokedByAgents} revoked=${s.revokedAt !== undefined}`;
 }
 
 /** Records a trust manager's transitions: quarantine and revoke as the domain's actions, the others as notes. */

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CHANNEL_KIND, domainControls, trainingRows, type AgentsLayerOptions } from './agents-layer.js';
-import { connectNatsBus, type NatsBus } from '@sliceguard/bus';
+import { CHANNEL_KIND, domainControls, stolenKeyResult, trainingRows, type AgentsLayerOptions } from './agents-layer.js';
+import { connectNatsBus, type NatsBus, subscribeRevocations } from '@sliceguard/bus';
 import { type ActionOutcome, type ActionRequest, type InboundMessage, toHex } from '@sliceguard/core';
 import { createSimulatedMano, createTrafficFilter, type SimulatedMano, type TrafficFilter } from '@sliceguard/enforcement';
 import { type AgentIdentity, createDomainAuthority, type DomainAuthority, TrustStore } from '@sliceguard/identity';
@@ -129,8 +129,20 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
       await world.close();
       throw error;
     }
+    // the observer applies the domain roots' revocation lists like every agent
+    const observerRevocations = subscribeRevocations(observer, trustStore, { domains: [...authorities.keys()] });
+    /** Messages signed with a stolen credential, as the observer judged them. */
+    const stolen = new Map<string, { credentialId: string; revokedAt?: number; deliveredAfter: number; rejectedRevoked: number }>();
+    detach.push(
+      observer.onReject((reason, info) => {
+        const st = info.sender ? stolen.get(info.sender) : undefined;
+        if (st && reason === 'revoked') st.rejectedRevoked++;
+      }),
+    );
     // the coordination messages as an operator sees them on the wire (as in one process)
     observer.subscribe('sg.>', (msg) => {
+      const st = stolen.get(msg.sender.agentId);
+      if (st?.revokedAt !== undefined && msg.sender.credentialId === st.credentialId && engine.now() > st.revokedAt) st.deliveredAfter++;
       let payload: { kind?: string; to?: string };
       try {
         payload = msg.json();
@@ -362,6 +374,34 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
           const answer = await command(hosts[i], { cmd: 'restart', agentId: fault.target });
           return `${String(answer.detail)} at ${recorder.t(t0)} s (same identity, knowledge kept); its loop announces itself and the domain agent reactivates it`;
         },
+        'rogue-agent': async (fault) => {
+          const i = placement.get(fault.target);
+          if (i === undefined) throw new SimulationRunError(`no agent ${fault.target} to turn rogue`);
+          return String((await command(hosts[i], { cmd: 'rogue', agentId: fault.target, ...(fault.params ?? {}) })).detail);
+        },
+        'stolen-key': async (fault) => {
+          const i = placement.get(fault.target);
+          const spec = specOf.get(fault.target);
+          if (i === undefined || !spec) throw new SimulationRunError(`no agent ${fault.target} whose key could be stolen`);
+          const everyMs = Number(fault.params?.everyMs ?? 2000);
+          const revokeAfterMs = Number(fault.params?.revokeAfterMs ?? 60_000);
+          const forgeForMs = Number(fault.params?.forgeForMs ?? 2 * revokeAfterMs);
+          const answer = await command(hosts[i], { cmd: 'steal', agentId: fault.target, everyMs, forgeForMs });
+          const st = { credentialId: String(answer.credentialId), deliveredAfter: 0, rejectedRevoked: 0 } as { credentialId: string; revokedAt?: number; deliveredAfter: number; rejectedRevoked: number };
+          stolen.set(fault.target, st);
+          // the domain root (in host 0, with the domain agent) revokes the credential and publishes the signed list
+          engine.clock.setTimeout(() => {
+            const at = engine.now();
+            command(hosts[0], { cmd: 'revoke', domain: spec.domain, credentialIds: [st.credentialId] }).then(
+              (a) => {
+                st.revokedAt = at;
+                recorder.note(`stolen-key: ${spec.domain} root revoked credential ${st.credentialId} of ${fault.target} at ${recorder.t(at)} s (revocation list seq ${String(a.seq)}, published by the domain agent in agents host 0)`);
+              },
+              (error: unknown) => recorder.note(`stolen-key: revoking ${st.credentialId} failed: ${(error as Error).message}`),
+            );
+          }, revokeAfterMs);
+          return `attacker publishes forged escalations with ${fault.target}'s key (agents host ${i}) every ${everyMs / 1000} s; the root revokes it after ${revokeAfterMs / 1000} s`;
+        },
         'agent-crash': async (fault) => {
           const i = placement.get(fault.target);
           if (i === undefined) throw new SimulationRunError(`no agent ${fault.target}`);
@@ -372,11 +412,13 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
         const crash = failure;
         stopping = true;
         const totals: BusTotals = { sent: 0, delivered: 0, rejected: {} };
+        const forgedAt = new Map<string, number[]>();
         await Promise.all(
           live().map(async (h) => {
             try {
               const answer = await command(h, { cmd: 'stop' });
               apply(answer.rows as HostRows | undefined);
+              for (const [agentId, f] of Object.entries((answer.stolen ?? {}) as Record<string, { forgedAt: number[] }>)) forgedAt.set(agentId, f.forgedAt);
               const b = answer.busStats as BusTotals | undefined;
               if (b) {
                 totals.sent += b.sent;
@@ -401,6 +443,12 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
         const clean = hosts.filter((h) => h.exited?.code === 0).length;
         recorder.note(`processes: ${clean}/${hosts.length} agents host(s) exited cleanly${crash ? ` (${crash.message.split('\n')[0]})` : ''}`);
         recorder.busStats = totals;
+        for (const [agentId, st] of stolen) {
+          const times = forgedAt.get(agentId) ?? [];
+          const forgedAfter = st.revokedAt === undefined ? 0 : times.filter((at) => at > st.revokedAt!).length;
+          recorder.onFault('stolen-key', agentId, engine.now(), stolenKeyResult({ ...st, forged: times.length, forgedAfter }, totals.rejected.revoked ?? 0));
+        }
+        observerRevocations.unsubscribe();
         ledger.report(recorder);
         for (const d of detach) d();
         for (const r of resources.values()) r.mano.stop();

@@ -81,6 +81,26 @@ describe('simulations: agents spread over processes (--processes) over a real na
     for (const h of hosts) assert.equal(alive(h.pid), false, `host ${h.index} (pid ${h.pid}) exited`);
   });
 
+  it('rogue-agent in 2 agents hosts: the rogue is quarantined by the Trust Manager of host 0; the stolen key is revoked by the root there and refused everywhere', async () => {
+    let hosts: Hosts = [];
+    const { report } = await runScenario('rogue-agent', {
+      seed: 1,
+      short: true,
+      pace: 200,
+      security: agentsSecurityLayer({ nats: server.url, processes: 2, onHosts: (h) => (hosts = h) }),
+    });
+    const hostOf = new Map(hosts.flatMap((h) => h.agents.map((a) => [a, h.index] as const)));
+    const stolen = report.faults.find((x) => x.kind === 'stolen-key' && x.detail?.startsWith('result:'));
+    // this test means something only when the victim runs in another process than the domain root
+    assert.notEqual(hostOf.get(stolen!.target), hostOf.get('mno:tsm'));
+    assert.match(stolen?.detail ?? '', /deliveredAfterRevocation=0 .*revoked=true/);
+    assert.ok(Number(/rejectedRevokedByAgents=(\d+)/.exec(stolen!.detail!)![1]) > 0, stolen!.detail);
+    assert.ok(report.checks.every((c) => c.pass), JSON.stringify(report.checks));
+    // what a multi-process run does not do is said, not silently dropped
+    assert.match(report.faults.find((x) => x.kind === 'fl-poisoning')?.detail ?? '', /^skipped: .* does not support fl-poisoning/);
+    assert.ok(report.notes.some((n) => n.startsWith('processes: federated learning is not run')));
+  });
+
   it('a crashed agents host is reported and ends the run; the other host exits', async () => {
     let hosts: Hosts = [];
     let killed = false;
