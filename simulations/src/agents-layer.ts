@@ -334,6 +334,8 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       capacity,
       async start() {
         await sim.ready();
+        // each domain's MANO runs its own autoscaler (when the scenario wants it): startTopologyInProcess creates it, nobody else starts it
+        for (const r of sim.resources.values()) r.mano.start();
         if (ctx.federated) federation = await startFederation(ctx, sim, network, trustStore);
       },
       ...(ctx.federated || nats
