@@ -211,6 +211,8 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
     const decisionEngine = options.decisionEngineFactory
       ? await options.decisionEngineFactory(spec)
       : await resolveDecisionEngine({ spec, clock, ids, logger, cache: policyCache, coordinator: res.policyCoordinator, policies: options.policies ?? 'topology' });
+    let kv = options.kvFactory ? options.kvFactory(spec) : stores.get(spec.agentId);
+    if (!kv) stores.set(spec.agentId, (kv = memoryKv()));
     let collector: Collector | undefined;
     let detector: StreamingDetector | undefined;
     if (spec.level === 'nf' && spec.nf) {
@@ -235,13 +237,12 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
           clock,
           logger,
           baseline: detector,
+          kv,
         });
         learners.set(spec.agentId, learner);
         detector = learner.detector;
       }
     }
-    let kv = options.kvFactory ? options.kvFactory(spec) : stores.get(spec.agentId);
-    if (!kv) stores.set(spec.agentId, (kv = memoryKv()));
     const common: AgentOptions = {
       spec,
       directory,
@@ -380,9 +381,9 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
       const old = agents.get(agentId);
       if (!old) throw new AgentConfigError(`no agent ${agentId} to restart (started: ${[...agents.keys()].slice(0, 10).join(', ')})`);
       if (old.level === 'domain') throw new AgentConfigError(`${agentId} is a domain agent; restart a loop it supervises`);
-      await old.stop();
       await learners.get(agentId)?.stop();
       learners.delete(agentId);
+      await old.stop();
       await buses.get(agentId)?.close();
       const n = (incarnations.get(agentId) ?? 0) + 1;
       incarnations.set(agentId, n);
@@ -396,9 +397,9 @@ export async function startTopologyInProcess(options: InProcessTopologyOptions):
     async stop() {
       if (stopped) return;
       stopped = true;
+      for (const l of learners.values()) await l.stop();
       for (const a of domains.values()) await a.stop();
       for (const a of agents.values()) await a.stop();
-      for (const l of learners.values()) await l.stop();
       for (const c of flCoordinators.values()) await c.stop();
       for (const r of revocationSubs) r.unsubscribe();
       for (const r of resources.values()) {

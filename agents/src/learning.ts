@@ -1,5 +1,5 @@
-import type { Bus, Clock, FlatWeights, Logger, Sample, StreamingDetector, TrainableModel, Verdict, WeightTensorLayout } from '@sliceguard/core';
-import { layoutsEqual, silentLogger } from '@sliceguard/core';
+import type { Bus, Clock, FlatWeights, KeyValueStore, Logger, Sample, StreamingDetector, TrainableModel, Verdict, WeightTensorLayout } from '@sliceguard/core';
+import { decodeJson, encodeJson, layoutsEqual, silentLogger } from '@sliceguard/core';
 import type { BackendPreference, ThresholdOptions } from '@sliceguard/analytics';
 import { calibrateThreshold, createLstmDetector, LstmAutoencoder, ModelShapeError, Scaler } from '@sliceguard/analytics';
 import { createFederatedClient } from '@sliceguard/federation';
@@ -51,6 +51,14 @@ export interface NfLearnerInit extends NfLearningOptions {
   logger?: Logger;
   /** The detector that answers until the LSTM has a calibrated model (and for incomplete samples). */
   baseline: StreamingDetector;
+  /**
+   * The agent's store: the installed model (after each install) and the buffer (every `persistEvery`
+   * buffered rows, and at stop) are kept under `learning/`, so a restarted agent detects with its last
+   * model at once. Default: memory only.
+   */
+  kv?: KeyValueStore;
+  /** Buffer snapshot every this many new buffered rows. Default 60. */
+  persistEvery?: number;
 }
 
 export interface NfLearnerState {
@@ -92,6 +100,26 @@ export interface NfLearner {
   stop(): Promise<void>;
   state(): NfLearnerState;
   onEvent(listener: (e: LearnerEvent) => void): () => void;
+}
+
+const KEY_MODEL = 'learning/model';
+const KEY_MODEL_VALUES = 'learning/model.values';
+const KEY_BUFFER = 'learning/buffer';
+const KEY_BUFFER_VALUES = 'learning/buffer.values';
+
+/** Float32 values as little-endian bytes (and back), independent of the host's byte order. */
+function f32Bytes(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
+  return out;
+}
+function bytesF32(bytes: Uint8Array): Float32Array {
+  if (bytes.length % 4 !== 0) throw new Error(`${bytes.length} bytes is not a whole number of float32 values`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
 }
 
 const SCALER_OFFSET = 'scaler/offset';
@@ -202,6 +230,8 @@ export async function createNfLearner(init: NfLearnerInit): Promise<NfLearner> {
   const federated = init.federated ?? true;
   const trainAfter = positiveInt('trainAfter', init.trainAfter, bufferSize);
   const retrainEvery = positiveInt('retrainEvery', init.retrainEvery, bufferSize);
+  const persistEvery = positiveInt('persistEvery', init.persistEvery, 60);
+  const kv = init.kv;
   const thresholdOptions: ThresholdOptions = { method: 'p99', ...(init.threshold ?? {}) };
   const modelInit = { metrics, window, encoderUnits: [units], seed: init.seed ?? 1, ...(init.learningRate !== undefined ? { learningRate: init.learningRate } : {}) };
   const createOptions = { ...(init.backend ? { backend: init.backend } : {}), logger };
@@ -231,6 +261,9 @@ export async function createNfLearner(init: NfLearnerInit): Promise<NfLearner> {
   let sinceTrain = 0;
   let localVersion = 0;
   let lastError: string | undefined;
+  let sincePersist = 0;
+  let persisting: Promise<void> = Promise.resolve();
+  let restored: { weights: FlatWeights; version: number; round?: number } | undefined;
 
   const emit = (e: LearnerEvent): void => {
     for (const l of listeners) l(e);
@@ -241,6 +274,56 @@ export async function createNfLearner(init: NfLearnerInit): Promise<NfLearner> {
     logger.warn({ err, what }, 'NF learning failed');
     emit({ type: 'error', what, error: err });
   };
+
+  /** Writes are chained so that they land in order; a failed write is logged, never thrown. */
+  const persist = (what: string, ops: () => Parameters<KeyValueStore['batch']>[0]): void => {
+    if (!kv) return;
+    persisting = persisting.then(() => kv.batch(ops())).catch((error) => logger.warn({ err: error, what }, 'persisting the learner state failed'));
+  };
+  const persistBuffer = (): void => {
+    sincePersist = 0;
+    persist('buffer', () => {
+      const rows = buffer.snapshot();
+      const flat = new Float32Array(rows.length * metrics.length);
+      rows.forEach((r, i) => flat.set(r, i * metrics.length));
+      return [
+        { type: 'put', key: KEY_BUFFER, value: encodeJson({ rows: rows.length, metrics }) },
+        { type: 'put', key: KEY_BUFFER_VALUES, value: f32Bytes(flat) },
+      ];
+    });
+  };
+
+  // What a previous run left: the buffer, and the model it had installed (checked against this model's layout).
+  if (kv) {
+    try {
+      const head = await kv.get(KEY_BUFFER);
+      const bytes = await kv.get(KEY_BUFFER_VALUES);
+      if (head && bytes) {
+        const h = decodeJson<{ rows: number; metrics: string[] }>(head);
+        const flat = bytesF32(bytes);
+        if (h.metrics?.join(',') !== metrics.join(',') || flat.length !== h.rows * metrics.length || !flat.every(Number.isFinite)) {
+          throw new Error(`stored buffer does not fit the metrics [${metrics.join(', ')}]`);
+        }
+        for (let i = 0; i < h.rows; i++) buffer.push(flat.slice(i * metrics.length, (i + 1) * metrics.length));
+      }
+      const mhead = await kv.get(KEY_MODEL);
+      const mbytes = await kv.get(KEY_MODEL_VALUES);
+      if (mhead && mbytes) {
+        const h = decodeJson<{ version: number; round?: number; layout: WeightTensorLayout[]; mode: string }>(mhead);
+        const weights = { layout: h.layout, values: bytesF32(mbytes) };
+        if (!layoutsEqual(weights.layout, trainable.getWeights().layout) || !weights.values.every(Number.isFinite) || !(Number.isInteger(h.version) && h.version > 0)) {
+          throw new Error('stored model does not fit this LSTM (units or metrics changed?)');
+        }
+        trainable.setWeights(weights);
+        restored = { weights, version: h.version, ...(h.round !== undefined ? { round: h.round } : {}) };
+        if (!federated) localVersion = h.version;
+      }
+      if (buffer.size > 0 || restored) logger.info({ rows: buffer.size, version: restored?.version }, 'restored the learner state of the previous run');
+    } catch (error) {
+      fail('restoring the learner state', error);
+    }
+  }
+
 
   /** Installs weights into the idle detection model, calibrates its threshold on the buffer and swaps it in. */
   async function installAndCalibrate(weights: FlatWeights, version: number, round?: number): Promise<void> {
@@ -269,6 +352,10 @@ export async function createNfLearner(init: NfLearnerInit): Promise<NfLearner> {
     installedRound = round;
     installs++;
     lastError = undefined;
+    persist('model', () => [
+      { type: 'put', key: KEY_MODEL, value: encodeJson({ version, ...(round !== undefined ? { round } : {}), layout: weights.layout, mode: federated ? 'federated' : 'local' }) },
+      { type: 'put', key: KEY_MODEL_VALUES, value: f32Bytes(weights.values) },
+    ]);
     logger.info({ version, round, threshold, rows: rows.length }, 'FL model installed; threshold recalibrated on recent normal data');
     emit({ type: 'installed', version, ...(round !== undefined ? { round } : {}), threshold: calibrated.value(), rows: rows.length });
   }
@@ -351,7 +438,8 @@ export async function createNfLearner(init: NfLearnerInit): Promise<NfLearner> {
       // the baseline always runs, so that it stays warm for samples the LSTM cannot score
       const base = await baseline.push(sample);
       const complete = metrics.every((m) => Number.isFinite(sample.values[m]));
-      const current = lstm;
+      // after stop() the models are gone: the baseline answers the loop's last samples
+      const current = stopped ? undefined : lstm;
       const verdict = current && complete ? ((await current.push(sample)) ?? base) : base;
       if (complete) {
         recent.push(sample);
@@ -359,8 +447,9 @@ export async function createNfLearner(init: NfLearnerInit): Promise<NfLearner> {
         if (!verdict?.anomalous) {
           buffer.push(Float32Array.from(metrics, (m) => sample.values[m]));
           sinceTrain++;
+          if (kv && ++sincePersist >= persistEvery) persistBuffer();
         }
-        progress();
+        if (!stopped) progress();
       }
       return verdict;
     },
@@ -377,6 +466,13 @@ export async function createNfLearner(init: NfLearnerInit): Promise<NfLearner> {
     model,
     async start() {
       armed = true;
+      // the previous run's model detects at once (recalibrated on the restored buffer); a federated
+      // client still gets the coordinator's head when it joins
+      if (restored) {
+        const r = restored;
+        restored = undefined;
+        await install(r.weights, r.version, r.round);
+      }
       progress();
     },
     async stop() {
@@ -385,6 +481,8 @@ export async function createNfLearner(init: NfLearnerInit): Promise<NfLearner> {
       await client?.stop();
       await training;
       await calibrating;
+      if (kv && sincePersist > 0) persistBuffer();
+      await persisting;
       trainModel.dispose();
       for (const m of detectModels) m.dispose();
     },

@@ -274,8 +274,9 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     opened.push(store);
     const kv = store.kv;
     if (detector && spec.level === 'nf' && options.detector === 'lstm') {
-      // The LSTM learns with the other NFs of its type: its FL client publishes on sg.<domain>._fl.<type>.{join,update}.
-      learner = await createNfLearner({ ...(options.learning ?? {}), spec, bus, clock, logger, baseline: detector });
+      // The LSTM learns with the other NFs of its type: its FL client publishes on sg.<domain>._fl.<type>.{join,update};
+      // its installed model and buffer persist under `learning/` in the agent's store.
+      learner = await createNfLearner({ ...(options.learning ?? {}), spec, bus, clock, logger, baseline: detector, kv });
       detector = learner.detector;
     }
     const base: AgentOptions = {
@@ -356,8 +357,9 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
       stopping ??= (async () => {
         logger.info({ reason }, 'agent stopping');
         await app?.close();
-        await agent.stop();
+        // the learner first: it persists its buffer while the store is open (the agent's knowledge closes it)
         await learner?.stop().catch((error: unknown) => logger.error({ err: error }, 'stopping the NF learner failed'));
+        await agent.stop();
         revocations.unsubscribe();
         await trustManager?.close();
         await durability.flush().catch((error: unknown) => logger.error({ err: error }, 'flushing durable state failed'));

@@ -7,7 +7,7 @@ import { waitUntil } from '@sliceguard/test-utils';
 import { examplePath, loadTopology } from '@sliceguard/topology';
 import type { InProcessTopology, LearnerEvent } from '../src/index.js';
 import { startTopologyInProcess } from '../src/index.js';
-import { driveGnbs } from './helpers.js';
+import { driveGnbs, run } from './helpers.js';
 
 const GNBS = ['gnb-1', 'gnb-2', 'gnb-3'];
 
@@ -115,5 +115,23 @@ describe('agents: NF agents learn the LSTM federatedly (in process, LocalBus)', 
       const flagged = events.get(`mno:${g}`)!.filter((e) => e.type === 'anomaly' && detectorOf(e).startsWith('lstm-ae'));
       assert.ok(flagged.length > 0, `${g}: no anomaly from the LSTM (events: ${events.get(`mno:${g}`)!.map(detectorOf).join(', ')})`);
     }
+  });
+
+  it('a restarted gNB agent detects with its stored model at once and rejoins the rounds', async () => {
+    const before = topo.learners.get('mno:gnb-2')!.state();
+    await topo.restart('mno:gnb-2');
+    const learner = topo.learners.get('mno:gnb-2')!;
+    const s = learner.state();
+    assert.equal(s.active, 'lstm');
+    assert.equal(s.installedVersion, 2);
+    assert.ok(s.bufferedRows > 0 && s.bufferedRows <= 60);
+    assert.ok(s.bufferedRows >= before.bufferedRows - 1, `${s.bufferedRows} rows restored of ${before.bufferedRows}`);
+    const coordinator = topo.flCoordinators.get('mno')!;
+    // it joined at start (its restored buffer is large enough); the coordinator re-broadcasts the head on the clock
+    for (let i = 0; i < 20 && learner.client!.installedVersion !== 2; i++) await run(clock, 500, 250);
+    assert.equal(learner.client!.installedVersion, 2, 'the restarted client got the head again');
+    const r3 = await coordinator.runRound('gnb');
+    assert.equal(r3.outcome, 'published', JSON.stringify(r3));
+    assert.ok(r3.accepted.includes('mno:gnb-2'), JSON.stringify(r3));
   });
 });

@@ -43,6 +43,23 @@ describe('integration: NF agent processes run FL clients for their LSTM over a r
   const authority = createDomainAuthority('d1');
   const roots = [{ domain: 'd1', publicKey: authority.publicKeyHex }];
 
+  const startAgent = (name: string): Promise<RunningAgent> =>
+    runAgentProcess({
+      topologyFile: join(dir, 'topology.yaml'),
+      agentId: `d1:${name}`,
+      nats: nats.url,
+      keyFile: join(dir, name, 'agent.key'),
+      credentialFile: join(dir, name, 'agent.cred'),
+      dataDir: join(dir, name, 'data'),
+      roots,
+      csv: join(dir, name, 'metrics.csv'),
+      samplingMs: 50,
+      logLevel: 'silent',
+      httpPort: 0,
+      detector: 'lstm',
+      learning: { window: 5, units: 4, bufferSize: 80, minSamples: 20, backend: 'cpu', heartbeatMs: 500 },
+    });
+
   before(async () => {
     nats = await startNatsServer();
     dir = mkdtempSync(join(tmpdir(), 'sg-learning-'));
@@ -62,23 +79,7 @@ describe('integration: NF agent processes run FL clients for their LSTM over a r
       writeKeyFile(join(adir, 'agent.key'), id.keyPair);
       writeCredentialFile(join(adir, 'agent.cred'), id.credential);
       writeFileSync(join(adir, 'metrics.csv'), csv(name, load));
-      agents.push(
-        await runAgentProcess({
-          topologyFile: join(dir, 'topology.yaml'),
-          agentId: `d1:${name}`,
-          nats: nats.url,
-          keyFile: join(adir, 'agent.key'),
-          credentialFile: join(adir, 'agent.cred'),
-          dataDir: join(adir, 'data'),
-          roots,
-          csv: join(adir, 'metrics.csv'),
-          samplingMs: 50,
-          logLevel: 'silent',
-          httpPort: 0,
-          detector: 'lstm',
-          learning: { window: 5, units: 4, bufferSize: 80, minSamples: 20, backend: 'cpu', heartbeatMs: 500 },
-        }),
-      );
+      agents.push(await startAgent(name));
     }
     // no domain agent here: activate the NF loops directly
     for (const a of agents) await a.agent.loop.activate('test', 'test');
@@ -135,5 +136,17 @@ describe('integration: NF agent processes run FL clients for their LSTM over a r
     }
     // one global model, two thresholds: each agent recalibrated on its own (differently loaded) data
     assert.notEqual(thresholds[0], thresholds[1]);
+  });
+
+  it('a restarted agent process reloads its installed model and buffer from its LevelDB store', async () => {
+    const old = agents.pop()!;
+    const rows = old.learner!.state().bufferedRows;
+    await old.stop();
+    const again = await startAgent('web-2');
+    agents.push(again);
+    const s = again.learner!.state();
+    assert.equal(s.installedVersion, 2);
+    assert.equal(s.active, 'lstm');
+    assert.equal(s.bufferedRows, rows, 'the whole buffer was persisted at stop');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Sample, StreamingDetector, Verdict } from '@sliceguard/core';
-import { SimulatedClock, seededRng } from '@sliceguard/core';
+import { memoryKv, SimulatedClock, seededRng } from '@sliceguard/core';
 import { createLocalNetwork, localBus } from '@sliceguard/bus';
 import { LstmAutoencoder } from '@sliceguard/analytics';
 import { createDomainAuthority } from '@sliceguard/identity';
@@ -119,6 +119,51 @@ describe('agents: the NF learner (LSTM as a trainable detector)', function () {
       await learner.stop();
       await bus.close();
     }
+  });
+
+  it('keeps its installed model and buffer in the agent store: a restarted learner detects at once; a stored model that no longer fits is ignored', async () => {
+    const clock = new SimulatedClock(2_000_000);
+    const authority = createDomainAuthority('d1', { clock });
+    const bus = localBus({ network: createLocalNetwork(), identity: authority.issue({ agentId: 'd1:n1', level: 'nf', slice: 's', subslice: 'e', nf: 'n1' }), trustStore: authority.trustStore(), clock });
+    const kv = memoryKv();
+    const options = { spec: nfSpec(), bus, clock, baseline: fakeBaseline(), federated: false, window: 4, units: 3, bufferSize: 30, minSamples: 12, epochs: 1, backend: 'cpu' as const, kv, persistEvery: 7 };
+    const rng = seededRng(5);
+    let t = clock.now();
+    const sample = (a: number): Sample => ({ at: (t += 1000), values: { a, b: 200 + rng.normal(0, 3) } });
+    const first = await createNfLearner(options);
+    const installed = new Promise<void>((r) => first.onEvent((e) => e.type === 'installed' && r()));
+    await first.start();
+    for (let i = 0; i < 33; i++) await first.detector.push(sample(10 + rng.normal(0, 1)));
+    await installed;
+    const threshold = first.state().threshold;
+    await first.stop();
+
+    const second = await createNfLearner(options);
+    assert.equal(second.state().bufferedRows, 30, 'the buffer came back');
+    assert.equal(second.state().active, 'baseline', 'nothing swapped in before start()');
+    await second.start();
+    let s = second.state();
+    assert.equal(s.active, 'lstm');
+    assert.equal(s.installedVersion, 1);
+    assert.ok(s.threshold !== undefined && s.threshold > 0 && threshold !== undefined);
+    // recalibrated on the restored buffer (which holds the rows that arrived after the first calibration too)
+    assert.equal(s.calibratedOn, 30);
+    // nothing from before the restart primes its window (it would span the outage): the baseline answers until it is full
+    for (let i = 0; i < 3; i++) assert.equal((await second.detector.push(sample(10)))?.threshold, 1);
+    const v = await second.detector.push(sample(10));
+    assert.equal(v?.threshold, s.threshold, 'the restored LSTM answers once its window is full');
+    assert.ok(second.detector.name.startsWith('lstm-ae'));
+    await second.stop();
+
+    // an LSTM of another size cannot take the stored weights: it starts from the baseline, and says why
+    const third = await createNfLearner({ ...options, units: 4 });
+    await third.start();
+    s = third.state();
+    assert.equal(s.active, 'baseline');
+    assert.equal(s.installedVersion, 0);
+    assert.match(s.lastError ?? '', /stored model does not fit this LSTM/);
+    await third.stop();
+    await bus.close();
   });
 
   it('rejects inconsistent settings and non-NF specs', async () => {
