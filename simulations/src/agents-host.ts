@@ -406,6 +406,12 @@ export function runAgentsHostProcess(): void {
   });
   // the simulation process went away (crash, kill): nobody will say stop
   process.on('disconnect', () => shutdown('the simulation process disconnected', 0));
-  process.once('SIGINT', () => shutdown('SIGINT', 0));
-  process.once('SIGTERM', () => shutdown('SIGTERM', 0));
+  // Ctrl-C on a terminal signals the whole process group: while the simulation process is there, give
+  // it a moment to end the run and send `stop` (its report then says why); alone, stop at once
+  const onSignal = (signal: NodeJS.Signals) => () => {
+    if (process.connected) setTimeout(() => shutdown(signal, 0), 5000).unref();
+    else shutdown(signal, 0);
+  };
+  process.once('SIGINT', onSignal('SIGINT'));
+  process.once('SIGTERM', onSignal('SIGTERM'));
 }
