@@ -355,7 +355,14 @@ export async function evaluateFederation(options: FederationEvaluationOptions): 
             const model = models.get(c.id)!;
             model.setWeights({ layout, values: global });
             const rows = evil && attack === 'backdoor' ? [...c.rows, ...c.attackRows, ...c.attackRows] : c.rows;
-            await model.fit(rows, { epochs: evil && attack === 'backdoor' ? 2 * run.localEpochs : run.localEpochs });
+            try {
+              await model.fit(rows, { epochs: evil && attack === 'backdoor' ? 2 * run.localEpochs : run.localEpochs });
+            } catch (error) {
+              log(`${group.name} seed ${run.seed}: ${c.id} (${evil ? `malicious, ${attack}` : 'honest'}, ${defense.name}) local training failed in round ${r + 1}: ${(error as Error)?.message ?? error}`);
+              // local training failed (e.g. the LSTM's loss diverged from a poisoned global model): the
+              // client sends nothing this round, as a failed client would
+              continue;
+            }
             values = model.getWeights().values;
             if (evil) values = poison(attack as AttackKind, values, global, clients.length / malicious.size);
           }
