@@ -28,7 +28,20 @@ import {
 import { type AgentIdentity, createDomainAuthority, type DomainAuthority, type KeyPair, TrustStore } from '@sliceguard/identity';
 import { type AgentSpec, loadTopology, resolveAgents } from '@sliceguard/topology';
 import { patchRogueClient, publishRogueRound, publishStolenEscalation, RecordedDetector, recordTrustTransitions, trainLstmDetectors, watchLoop } from './agents-layer.js';
-import { type BusTotals, type ChildMessage, emptyRows, HOST_PROTOCOL_VERSION, type HostIdentity, type HostInit, type HostRows, type ParentMessage, simSubjects, worldAgentId } from './host-protocol.js';
+import { FL_DATA_WINDOW_S, federationRig } from './fl-layer.js';
+import {
+  type BusTotals,
+  type ChildMessage,
+  emptyRows,
+  HOST_PROTOCOL_VERSION,
+  type HostConnection,
+  type HostIdentity,
+  type HostInit,
+  type HostRows,
+  type ParentMessage,
+  simSubjects,
+  worldAgentId,
+} from './host-protocol.js';
 import { ledgerNotice } from './ledger.js';
 import type { FeedSample } from './world.js';
 
@@ -129,11 +142,20 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
   const identities = new Map(init.agents.map((a) => [a.agentId, identityOf(a)] as const));
   const t = (at: number) => Math.round(at - init.startMs) / 1000;
 
-  const hostBus = await connectNatsBus({ servers: init.nats, identity: identityOf(init.host), trustStore, clock, name: init.host.agentId, reconnectTimeWaitMs: 100, pingIntervalMs: 2000 });
+  // several servers (a cluster): start each connection at another node (the client still learns and fails over to every node)
+  let spread = init.index;
+  const servers = () => {
+    const k = spread++ % init.nats.length;
+    return [...init.nats.slice(k), ...init.nats.slice(0, k)];
+  };
+  const hostBus = await connectNatsBus({ servers: init.harnessServers, identity: identityOf(init.host), trustStore, clock, name: init.host.agentId, reconnectTimeWaitMs: 100, pingIntervalMs: 2000 });
   const agentBuses: NatsBus[] = [];
   /** The trust store startTopologyInProcess shares between this host's agent buses (revocation lists go into it). */
   let agentsTrustStore: TrustStore | undefined;
   let rows: HostRows = emptyRows();
+  /** Federated learning here (the FL clients of this host's NFs; in host 0 also the coordinators), once started. */
+  let fl: ReturnType<typeof federationRig> | undefined;
+  const flCoordinators = new Map<string, ReturnType<ReturnType<typeof federationRig>['coordinator']>>();
   const sink = {
     note: (text: string) => rows.notes.push(text),
     onEvent: (e: HostRows['events'][number]) => rows.events.push(e),
@@ -158,7 +180,7 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
       topology,
       busFactory: async (spec, identity, store) => {
         agentsTrustStore = store;
-        const bus = await connectNatsBus({ servers: init.nats, identity, trustStore: store, clock, name: spec.agentId, reconnectTimeWaitMs: 100, pingIntervalMs: 2000 });
+        const bus = await connectNatsBus({ servers: servers(), identity, trustStore: store, clock, name: spec.agentId, reconnectTimeWaitMs: 100, pingIntervalMs: 2000 });
         agentBuses.push(bus);
         return bus;
       },
@@ -235,18 +257,28 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
 
   // the clock: ticks from the simulation, one at a time, each acknowledged with what happened
   let ticks = Promise.resolve();
+  let lastAck: { seq: number; body: Record<string, unknown> } = { seq: 0, body: {} };
   const fromWorld = (msg: InboundMessage) => msg.sender.agentId === worldAgentId(init.controlDomain);
   const clockSub = hostBus.subscribe(subjects.clock, (msg) => {
     if (!fromWorld(msg)) return;
     const tick = msg.json<{ seq: number; t: number }>();
     ticks = ticks.then(async () => {
       if (stopping) return;
+      // a tick sent again (its ack was late or lost): the same ack again, nothing runs twice
+      if (tick.seq <= lastAck.seq) {
+        if (tick.seq === lastAck.seq) await hostBus.publishJson(subjects.ack(init.index), lastAck.body);
+        return;
+      }
+      // FL work that messages started since the last tick (a round announced by another host) ends at the time it started, as in one process
+      await fl?.settle();
       await clock.runUntil(tick.t);
+      await fl?.settle();
       sampleTrust();
       // let the timers' work reach the sockets (samples requested, messages published) before acknowledging
       await new Promise<void>((r) => setImmediate(r));
-      await Promise.all(agentBuses.map((b) => b.flush().catch(() => {})));
-      await hostBus.publishJson(subjects.ack(init.index), { v: HOST_PROTOCOL_VERSION, seq: tick.seq, t: tick.t, rows: drain() });
+      await Promise.all([...agentBuses, ...(fl?.buses ?? [])].map((b) => Promise.race([b.flush().catch(() => {}), new Promise((r) => setTimeout(r, 2000))])));
+      lastAck = { seq: tick.seq, body: { v: HOST_PROTOCOL_VERSION, seq: tick.seq, t: tick.t, rows: drain() } };
+      await hostBus.publishJson(subjects.ack(init.index), lastAck.body);
     }).catch((error: unknown) => logger.error({ err: error }, 'clock tick failed'));
   });
 
@@ -262,6 +294,7 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
       clockSub.unsubscribe();
       for (const timer of timers) clock.clearInterval(timer);
       for (const r of revocations) r.unsubscribe();
+      await fl?.stop().catch((error: unknown) => logger.error({ err: error }, 'stopping federated learning failed'));
       await topo.stop().catch((error: unknown) => logger.error({ err: error }, 'stopping the agents failed'));
       for (const d of detach) d();
       for (const m of models) m.dispose();
@@ -345,6 +378,42 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
       await trainLstmDetectors(entries, { ...(init.lstm ? { lstm: init.lstm } : {}), samplingPeriodMs: init.samplingPeriodMs, logger, note: (x) => notes.push(`${x} (agents host ${init.index})`), models });
       return { notes };
     },
+    async poison(p) {
+      if (!fl) throw new Error(`no FL client runs in agents host ${init.index}`);
+      return { detail: `${fl.poison(String(p.nf), { mode: p.mode === 'sign-flip' ? 'sign-flip' : 'scale', factor: Number(p.factor) })} (its FL client in agents host ${init.index})` };
+    },
+    async 'fl-validation'(p) {
+      // the coordinator's validation set, as the one-process layer fills it (normal rows of the first minutes)
+      let n = 0;
+      for (const [domain, types] of Object.entries((p.rows ?? {}) as Record<string, Record<string, number[][]>>)) {
+        const coordinator = flCoordinators.get(domain);
+        if (!coordinator) throw new Error(`the ${domain} FL coordinator does not run in agents host ${init.index}`);
+        for (const [type, given] of Object.entries(types)) {
+          coordinator.addValidation(type, given);
+          n += given.length;
+        }
+      }
+      return { detail: `${n} validation row(s)` };
+    },
+    async brokers() {
+      // which server each connection is on now (the simulation picks the node to kill)
+      await flushAll();
+      return { connections: connections() };
+    },
+    async reconnected(p) {
+      // after a broker crash: every connection of this host back on a surviving node, resubscribed and flushed
+      const deadline = performance.now() + Number(p.timeoutMs ?? 20_000);
+      // a flush round trip fails while a connection is down, including before it noticed the kill
+      const down = async () => {
+        const flushed = await Promise.all(natsBuses().map(async (x) => (x.bus.isConnected && (await x.bus.flush().then(() => true, () => false)) ? undefined : x.name)));
+        return flushed.filter((n): n is string => n !== undefined);
+      };
+      for (let left = await down(); left.length > 0; left = await down()) {
+        if (performance.now() > deadline) throw new Error(`not reconnected after ${Number(p.timeoutMs ?? 20_000)} ms: ${left.join(', ')}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return { connections: connections() };
+    },
     async stop() {
       // settle what the last tick started, stop every agent (its final notices land in the rows), then answer
       await ticks;
@@ -352,6 +421,14 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
       return { rows: drain(), busStats: busTotals(), stolen: Object.fromEntries(stolen) };
     },
   };
+  /** Every NATS connection of this host: its agents' (the current ones), its FL principals', its harness connection. */
+  const natsBuses = (): { name: string; kind: HostConnection['kind']; bus: NatsBus }[] => [
+    ...[...topo.buses].map(([name, bus]) => ({ name, kind: 'agent' as const, bus: bus as NatsBus })),
+    ...(fl?.buses ?? []).map((bus) => ({ name: `fl:${bus.self.agentId}`, kind: 'fl' as const, bus: bus as NatsBus })),
+    { name: init.host.agentId, kind: 'harness' as const, bus: hostBus },
+  ];
+  const flushAll = () => Promise.all(natsBuses().map((x) => x.bus.flush().catch(() => {})));
+  const connections = (): HostConnection[] => natsBuses().map((x) => ({ name: x.name, kind: x.kind, server: x.bus.server }));
   const cmdSub = hostBus.subscribe(subjects.cmd(init.index), async (msg) => {
     if (!fromWorld(msg)) return;
     const { cmd, ...params } = msg.json<{ cmd: string } & Record<string, unknown>>();
@@ -372,6 +449,39 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
   await hostBus.flush();
 
   await topo.ready(60_000);
+  if (init.fl && init.fl.clients.length + init.fl.coordinators.length > 0) {
+    const rig = federationRig({ clock, logger, onRound: (row) => rows.flRounds.push(row) });
+    const connectFl = (h: HostIdentity) => connectNatsBus({ servers: servers(), identity: identityOf(h), trustStore, clock, name: `fl:${h.agentId}`, reconnectTimeWaitMs: 100, pingIntervalMs: 2000 });
+    const elapsedS = () => (clock.now() - init.startMs) / 1000;
+    try {
+      // the coordinators (host 0) take the domain's Trust Manager as trust sink and view, as in one process
+      for (const c of init.fl.coordinators) {
+        const trust = topo.resources.get(c.domain)?.trust;
+        flCoordinators.set(c.domain, rig.coordinator({ bus: await connectFl(c.identity), domain: c.domain, models: c.models, rng: rng.fork(`fl-${c.domain}`), ...(trust ? { trust } : {}) }));
+      }
+      for (const c of init.fl.clients) {
+        rig.client({
+          bus: await connectFl(c.identity),
+          domain: c.domain,
+          type: c.type,
+          nf: c.nf,
+          metrics: c.metrics,
+          // the NF's recent normal samples, read from the world (what the one-process client reads from the recorder)
+          data: async () => {
+            const to = elapsedS();
+            const reply = await hostBus.requestJson<{ rows?: number[][]; error?: string }>(subjects.flRows(init.index), { v: HOST_PROTOCOL_VERSION, nf: c.nf, from: to - FL_DATA_WINDOW_S, to }, { timeoutMs: 60_000 });
+            if (!reply.rows) throw new Error(`FL rows of ${c.nf}: ${reply.error ?? 'empty answer'}`);
+            return reply.rows;
+          },
+        });
+      }
+      await rig.start();
+    } catch (error) {
+      await rig.stop().catch(() => {});
+      throw error;
+    }
+    fl = rig;
+  }
   send({ type: 'ready' });
   return { stop };
 }

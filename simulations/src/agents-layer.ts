@@ -10,7 +10,7 @@ import { SimulationRunError } from './errors.js';
 import { recordManoEvents, type SecurityLayer, type SecurityLayerContext, type SecurityLayerFactory } from './layer.js';
 import type { Recorder } from './recorder.js';
 import type { MetricFeed } from './world.js';
-import { type FederationRig, startFederation } from './fl-layer.js';
+import { type FederationRig, poisonParams, startFederation } from './fl-layer.js';
 import { type CoordinationLedger, coordinationLedger } from './ledger.js';
 import { processesSecurityLayer } from './processes-layer.js';
 
@@ -393,8 +393,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
         },
         'fl-poisoning': async (fault) => {
           if (!federation) throw new SimulationRunError('fl-poisoning needs a federated scenario');
-          const mode = fault.params?.mode === 'sign-flip' ? 'sign-flip' : 'scale';
-          return federation.poison(fault.target, { mode, factor: Number(fault.params?.factor ?? (mode === 'scale' ? 50 : 1)) });
+          return federation.poison(fault.target, poisonParams(fault.params));
         },
       },
       async stop() {

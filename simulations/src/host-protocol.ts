@@ -1,6 +1,7 @@
 import type { ActionOutcome, ActionRequest, SecurityEvent, Verdict } from '@sliceguard/core';
 import type { Credential } from '@sliceguard/identity';
 import type { AgentSpec } from '@sliceguard/topology';
+import type { FlRoundReport } from './fl-layer.js';
 import type { LedgerNotice } from './ledger.js';
 
 /**
@@ -16,7 +17,8 @@ import type { LedgerNotice } from './ledger.js';
  * | `sg.<d>._sim.host.<i>.ack` | host i → world | `{seq, t, rows}`: the tick is done; what its agents recorded since the last ack |
  * | `sg.<d>._sim.host.<i>.sample` | host i → world (request) | `{nf, windowMs, perFlow, metrics}` → `{sample}`: the NF's metric feed |
  * | `sg.<d>._sim.host.<i>.actuate` | host i → world (request) | `{agentId, op: execute | undo, request, outcome?}` → `{outcome}` or `{error}` |
- * | `sg.<d>._sim.cmd.<i>` | world → host i (request) | `{cmd: restart | crash | train | stop, …}` → `{detail?, rows?, busStats?}` |
+ * | `sg.<d>._sim.host.<i>.flrows` | host i → world (request) | `{nf, from, to}` → `{rows}`: the NF's normal samples (s of the run) its FL client trains on |
+ * | `sg.<d>._sim.cmd.<i>` | world → host i (request) | `{cmd: restart | crash | rogue | steal | revoke | train | poison | fl-validation | brokers | reconnected | stop, …}` → `{detail?, rows?, busStats?, …}` |
  *
  * The world signs as `<d>:sim-world` (scope `sg.<d>._sim.>`), host i as `<d>:sim-host-<i>` (scope
  * `sg.<d>._sim.host.<i>.>`); each side checks the verified sender of what it acts on. The agents
@@ -34,8 +36,9 @@ export function simSubjects(domain: string) {
     ack: (i: number) => `${base}.host.${i}.ack`,
     sample: (i: number) => `${base}.host.${i}.sample`,
     actuate: (i: number) => `${base}.host.${i}.actuate`,
+    flRows: (i: number) => `${base}.host.${i}.flrows`,
     /** `what` from any host: the host index is the 5th token. */
-    anyHost: (what: 'ack' | 'sample' | 'actuate') => `${base}.host.*.${what}`,
+    anyHost: (what: 'ack' | 'sample' | 'actuate' | 'flrows') => `${base}.host.*.${what}`,
   };
 }
 
@@ -82,6 +85,8 @@ export interface HostInit {
   count: number;
   topologyFile: string;
   nats: string[];
+  /** Where this host's harness connection starts (the agents' connections are spread over `nats`). */
+  harnessServers: string[];
   /** The simulation's start (ms since the epoch) and the simulated time now: the host's clock starts there. */
   startMs: number;
   nowMs: number;
@@ -99,6 +104,15 @@ export interface HostInit {
   zThreshold?: number;
   lstm?: { window?: number; epochs?: number; batchSize?: number; units?: number; maxWindows?: number };
   trustEveryMs: number;
+  /**
+   * Federated learning (scenarios with `federated`): the coordinators of the domains (host 0, with
+   * the domain's Trust Manager) and the FL clients of the NFs whose agents run here, each with the
+   * principal the simulation process issued (fl-layer.ts).
+   */
+  fl?: {
+    coordinators: { domain: string; identity: HostIdentity; models: { type: string; metrics: string[] }[] }[];
+    clients: { domain: string; type: string; nf: string; metrics: string[]; identity: HostIdentity }[];
+  };
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -113,10 +127,20 @@ export interface HostRows {
   notes: string[];
   ledger: LedgerNotice[];
   trust: { agentId: string; score: number; at: number }[];
+  /** FL round reports of the coordinators here (host 0), with the global model's validation loss. */
+  flRounds: FlRoundReport[];
 }
 
 export function emptyRows(): HostRows {
-  return { verdicts: [], events: [], actions: [], notes: [], ledger: [], trust: [] };
+  return { verdicts: [], events: [], actions: [], notes: [], ledger: [], trust: [], flRounds: [] };
+}
+
+/** A NATS connection of an agents host and the server it is connected to now (`brokers` command). */
+export interface HostConnection {
+  /** The agent id, `fl:<agent id>` for an FL client or coordinator, or the host's harness principal. */
+  name: string;
+  kind: 'agent' | 'fl' | 'harness';
+  server: string;
 }
 
 export interface BusTotals {

@@ -124,3 +124,25 @@ export function noSecurityLayer(): SecurityLayerFactory {
     };
   };
 }
+
+/**
+ * Wall-clock work started at a simulated instant that the engine must wait for before simulated
+ * time moves on (a layer's `settle`): `track` registers a promise, `settle` resolves once none is
+ * pending (also work that pending work started meanwhile).
+ */
+export function pendingWork() {
+  const pending = new Set<Promise<unknown>>();
+  return {
+    track<T>(p: Promise<T>): Promise<T> {
+      pending.add(p);
+      p.then(
+        () => pending.delete(p),
+        () => pending.delete(p),
+      );
+      return p;
+    },
+    async settle(): Promise<void> {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
+}

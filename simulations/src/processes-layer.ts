@@ -5,6 +5,7 @@ import { connectNatsBus, type NatsBus, subscribeRevocations } from '@sliceguard/
 import { type ActionOutcome, type ActionRequest, type InboundMessage, toHex } from '@sliceguard/core';
 import { createSimulatedMano, createTrafficFilter, type SimulatedMano, type TrafficFilter } from '@sliceguard/enforcement';
 import { type AgentIdentity, createDomainAuthority, type DomainAuthority, TrustStore } from '@sliceguard/identity';
+import type { NatsClusterHandle } from '@sliceguard/test-utils';
 import { resolveAgents } from '@sliceguard/topology';
 import { InvalidSimulationOptionsError, SimulationRunError } from './errors.js';
 import {
@@ -12,6 +13,7 @@ import {
   type ChildMessage,
   HOST_PROTOCOL_VERSION,
   type HostIdentity,
+  type HostConnection,
   type HostInit,
   type HostRows,
   hostAgentId,
@@ -21,12 +23,15 @@ import {
   simSubjects,
   worldAgentId,
 } from './host-protocol.js';
-import { recordManoEvents, type SecurityLayer, type SecurityLayerContext, type SecurityLayerFactory } from './layer.js';
+import { pendingWork, recordManoEvents, type SecurityLayer, type SecurityLayerContext, type SecurityLayerFactory } from './layer.js';
 import { coordinationLedger } from './ledger.js';
+import { FL_VALIDATION_UNTIL_MS, type FlModelPlan, federationPlan, flClientIdentity, flCoordinatorIdentity, flRows, poisonParams } from './fl-layer.js';
 
 /** Wall-clock bounds of the harness (the simulated clock does not move while the engine waits). */
 const START_TIMEOUT_MS = 90_000;
 const TICK_TIMEOUT_MS = 60_000;
+/** A tick not acknowledged by every host within this (wall) is published again (the hosts answer a repeated tick with the same ack). */
+const TICK_RESEND_MS = 2_000;
 const COMMAND_TIMEOUT_MS = 120_000;
 const TRAIN_TIMEOUT_MS = 15 * 60_000;
 const EXIT_TIMEOUT_MS = 15_000;
@@ -44,6 +49,9 @@ interface HostProc {
   exitedPromise: Promise<void>;
 }
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const portOf = (server: string): number => Number(/:(\d+)$/.exec(server)?.[1] ?? Number.NaN);
+
 const hexIdentity = (agentId: string, id: AgentIdentity): HostIdentity => ({
   agentId,
   keyPair: { publicKey: toHex(id.keyPair.publicKey), secretKey: toHex(id.keyPair.secretKey) },
@@ -58,16 +66,38 @@ const hexIdentity = (agentId: string, id: AgentIdentity): HostIdentity => ({
  * lock-step over NATS — and the report. host-protocol.ts lists what crosses the process boundary.
  */
 export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLayerFactory {
-  const count = options.processes;
-  if (count === undefined || !Number.isInteger(count) || count < 1) {
-    throw new InvalidSimulationOptionsError(`processes must be an integer ≥ 1, got ${String(count)}`, { processes: count });
+  const requested = options.processes;
+  if (requested === undefined || !Number.isInteger(requested) || requested < 1) {
+    throw new InvalidSimulationOptionsError(`processes must be an integer ≥ 1, got ${String(requested)}`, { processes: requested });
   }
-  if (options.nats === undefined) throw new InvalidSimulationOptionsError('processes needs a nats-server (nats): the agents hosts talk over it', { processes: count });
-  const servers = typeof options.nats === 'string' ? [options.nats] : [...options.nats];
+  const count: number = requested;
+  const given = options.nats === undefined ? undefined : typeof options.nats === 'string' ? [options.nats] : [...options.nats];
   return async (ctx: SecurityLayerContext): Promise<SecurityLayer> => {
-    const { engine, recorder, topology } = ctx;
     if (!ctx.topologyFile) throw new InvalidSimulationOptionsError('processes needs the topology file of the scenario (SecurityLayerContext.topologyFile)', {});
-    const topologyFile = ctx.topologyFile;
+    // the brokers: the given nats-server (or cluster), else the 3-node cluster a `brokers: 'nats-cluster'` scenario starts (as in one process)
+    if (!given && ctx.brokers !== 'nats-cluster') {
+      throw new InvalidSimulationOptionsError('processes needs a nats-server (nats): the agents hosts talk over it (only a scenario that starts its own nats-server cluster, such as broker-failover, runs without one)', {
+        processes: count,
+      });
+    }
+    let cluster: NatsClusterHandle | undefined;
+    if (!given) {
+      // nats-server must be installed: startNatsCluster throws with the install hint otherwise
+      const { startNatsCluster } = await import('@sliceguard/test-utils');
+      cluster = await startNatsCluster(3);
+    }
+    const servers = given ?? [...cluster!.urls];
+    try {
+      return await buildLayer(ctx, servers, cluster);
+    } catch (error) {
+      await cluster?.stop();
+      throw error;
+    }
+  };
+
+  async function buildLayer(ctx: SecurityLayerContext, servers: string[], cluster: NatsClusterHandle | undefined): Promise<SecurityLayer> {
+    const { engine, recorder, topology } = ctx;
+    const topologyFile = ctx.topologyFile!;
     const detectorKind = options.detector ?? ctx.detector;
     const specs = resolveAgents(topology).filter((s) => s.level !== 'coordinator');
     const placement = placeAgents(specs, count);
@@ -97,6 +127,19 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
         }),
       );
     }
+    // federated learning (as fl-layer.ts in one process): each domain's coordinator in host 0 (with the
+    // domain's Trust Manager), each NF's FL client in the host of its agent, on principals issued here
+    const flPlan: Map<string, FlModelPlan[]> = ctx.federated ? federationPlan(specs) : new Map();
+    const flInit: NonNullable<HostInit['fl']>[] = Array.from({ length: count }, () => ({ coordinators: [], clients: [] }));
+    for (const [domain, models] of flPlan) {
+      const authority = authorities.get(domain)!;
+      flInit[0].coordinators.push({ domain, identity: hexIdentity(`${domain}:fl`, flCoordinatorIdentity(authority, domain)), models: models.map((m) => ({ type: m.type, metrics: [...m.metrics] })) });
+      for (const m of models) {
+        for (const spec of m.nfs) {
+          flInit[placement.get(spec.agentId)!].clients.push({ domain, type: m.type, nf: spec.nf!.id, metrics: [...m.metrics], identity: hexIdentity(spec.agentId, flClientIdentity(authority, spec)) });
+        }
+      }
+    }
     const worldIdentity = root.issue({ agentId: worldAgentId(controlDomain), level: 'operator', scopes: [subjects.worldScope] });
     const hostIdentities = Array.from({ length: count }, (_, i) => root.issue({ agentId: hostAgentId(controlDomain, i), level: 'operator', scopes: [subjects.hostScope(i)] }));
     const observerIdentity = root.issue({ agentId: `${controlDomain}:sim-observer`, level: 'operator' });
@@ -119,12 +162,19 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
     const detach: (() => void)[] = [];
     for (const r of resources.values()) detach.push(recordManoEvents(r.mano, recorder));
 
-    const connect = (identity: AgentIdentity, name: string) =>
-      connectNatsBus({ servers, identity, trustStore, clock: engine.clock, name, reconnectTimeWaitMs: 100, pingIntervalMs: 2000, requestTimeoutMs: SIM_REQUEST_TIMEOUT_MS });
-    const world: NatsBus = await connect(worldIdentity, worldAgentId(controlDomain));
+    /**
+     * In the cluster this run started, the harness connections start at fixed nodes (the client learns
+     * the others from the cluster and fails over to them): the observer at node 0 (never killed), the
+     * world at node 1, host i at node 1 + i — so a broker crash always takes the harness connection
+     * of a host, or the world's, with it. Elsewhere every connection gets the given servers.
+     */
+    const harnessServers = (node: number): string[] => (cluster ? [servers[node % servers.length]] : servers);
+    const connect = (identity: AgentIdentity, name: string, node: number) =>
+      connectNatsBus({ servers: harnessServers(node), identity, trustStore, clock: engine.clock, name, reconnectTimeWaitMs: 100, pingIntervalMs: 2000, requestTimeoutMs: SIM_REQUEST_TIMEOUT_MS });
+    const world: NatsBus = await connect(worldIdentity, worldAgentId(controlDomain), 1);
     let observer: NatsBus;
     try {
-      observer = await connect(observerIdentity, `${controlDomain}:sim-observer`);
+      observer = await connect(observerIdentity, `${controlDomain}:sim-observer`, 0);
     } catch (error) {
       await world.close();
       throw error;
@@ -194,6 +244,7 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
       for (const n of rows.notes) recorder.note(n);
       for (const n of rows.ledger) ledger.record(n);
       for (const r of rows.trust) recorder.onTrust(r.agentId, r.score, r.at);
+      for (const r of rows.flRounds ?? []) recorder.onFlRound(r);
     };
     const hostOf = (msg: InboundMessage): HostProc | undefined => {
       const i = hostIndexOf(msg.subject);
@@ -210,8 +261,10 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
       const h = hostOf(msg);
       if (!h) return;
       const ack = msg.json<{ seq: number; rows?: HostRows }>();
+      // a tick sent again (its ack was late or lost) is acknowledged again with the same rows: apply them once
+      if (ack.seq <= h.acked) return;
       apply(ack.rows);
-      h.acked = Math.max(h.acked, ack.seq);
+      h.acked = ack.seq;
       wake();
     });
     world.subscribe(subjects.anyHost('sample'), (msg) => {
@@ -239,6 +292,14 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
         answer = { error: (error as Error).message };
       }
       await world.respondJson(msg, answer).catch(() => {});
+    });
+    world.subscribe(subjects.anyHost('flrows'), (msg) => {
+      const h = hostOf(msg);
+      if (!h) return refuse(msg, 'not an agents host of this run');
+      const q = msg.json<{ nf: string; from: number; to: number }>();
+      const client = flInit[h.index]?.clients.find((c) => c.nf === q.nf);
+      if (!client || !Number.isFinite(q.from) || !Number.isFinite(q.to)) return refuse(msg, `no FL client of NF ${String(q.nf)} in host ${h.index}, or no from / to`);
+      void world.respondJson(msg, { rows: flRows(recorder.series.get(q.nf), client.metrics, q.from, q.to) }).catch(() => {});
     });
     await world.flush();
 
@@ -304,6 +365,7 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
       count,
       topologyFile,
       nats: servers,
+      harnessServers: harnessServers(1 + index),
       startMs: engine.startMs,
       nowMs: engine.now(),
       seed: String(ctx.seed),
@@ -318,6 +380,7 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
       ...(options.zThreshold !== undefined ? { zThreshold: options.zThreshold } : {}),
       ...(options.lstm ? { lstm: options.lstm } : {}),
       trustEveryMs: options.trustEveryMs ?? 30_000,
+      ...(flPlan.size > 0 ? { fl: flInit[index] } : {}),
       logLevel: 'warn',
     });
     const phase = (h: HostProc) => (h as { last?: string }).last;
@@ -333,7 +396,27 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
     };
 
     let seq = 0;
+    let ticksResent = 0;
     const live = () => hosts.filter((h) => !h.exited);
+    /**
+     * Work a fault or the FL schedule started at a simulated instant (poisoning a client, the
+     * coordinator's validation set, a broker crash and the reconnection of every client): the next
+     * clock tick waits for it, so that it happens at that instant as in one process.
+     */
+    const held = pendingWork();
+    const hold = held.track;
+    /** A command that must get through a broker crash: retried every `attemptMs` (wall) until answered, at most `attempts` times. */
+    const commandRetry = async (h: HostProc, body: Record<string, unknown>, attemptMs: number, attempts: number): Promise<Record<string, unknown>> => {
+      for (let k = 1; ; k++) {
+        try {
+          return await command(h, body, attemptMs);
+        } catch (error) {
+            // no answer, or no responder yet (its harness connection was on the killed node and is resubscribing)
+          if (k >= attempts || h.exited) throw error;
+          await sleep(100);
+        }
+      }
+    };
     const layer: SecurityLayer = {
       name: `${detectorKind === 'lstm' ? 'agents (LSTM autoencoder)' : 'agents (statistical detector)'} in ${count} process${count > 1 ? 'es' : ''}`,
       gate,
@@ -344,16 +427,48 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
         recorder.note(
           `processes: ${count} agents host(s) over nats-server at ${servers.join(', ')}: ${hosts.map((h) => `host ${h.index} (pid ${h.child.pid}) ${h.agents.length} agents`).join('; ')}; domain agents in host 0, the other loops round-robin`,
         );
-        if (ctx.federated) recorder.note('processes: federated learning is not run in a multi-process run (the FL clients and coordinator run in one process only)');
+        if (ctx.federated) {
+          if (flPlan.size === 0) recorder.note('federation: no NF type with two or more NFs in a domain; no FL rounds');
+          else {
+            recorder.note(
+              `processes: federated learning: the coordinator of ${[...flPlan.keys()].join(', ')} in agents host 0 (with the domain's Trust Manager); the FL clients in the hosts of their NFs' agents (${flInit.map((f, i) => `host ${i}: ${f.clients.map((c) => c.nf).join(', ') || 'none'}`).join('; ')})`,
+            );
+            // the coordinators' validation sets: normal samples of the first minutes, as in one process
+            engine.at(Math.min(ctx.trainingEndMs, FL_VALIDATION_UNTIL_MS), () => {
+              const rows: Record<string, Record<string, number[][]>> = {};
+              for (const [domain, models] of flPlan) {
+                rows[domain] = {};
+                for (const m of models) rows[domain][m.type] = m.nfs.flatMap((s) => flRows(recorder.series.get(s.nf!.id), m.metrics, 30, engine.elapsed() / 1000));
+              }
+              hold(command(hosts[0], { cmd: 'fl-validation', rows })).catch((error: unknown) => recorder.note(`processes: the FL validation set was not delivered: ${(error as Error).message}`));
+            });
+          }
+        }
+        if (cluster) recorder.note(`brokers: 3-node nats-server cluster started for this run at ${servers.join(', ')}; the agents hosts, their agents and the simulation's harness connections are spread over the nodes`);
         options.onHosts?.(hosts.map((h) => ({ index: h.index, pid: h.child.pid ?? -1, agents: h.agents })));
       },
       async settle() {
+        await held.settle();
         await Promise.all([world.flush().catch(() => {}), observer.flush().catch(() => {})]);
         if (failure) throw failure;
         const s = ++seq;
         const t = engine.now();
-        await world.publishJson(subjects.clock, { v: HOST_PROTOCOL_VERSION, seq: s, t });
-        await waitFor(() => hosts.every((h) => h.acked >= s), TICK_TIMEOUT_MS, `clock tick at +${Math.round(engine.elapsed() / 1000)} s (waiting for ${live().filter((h) => h.acked < s).map(describe).join(', ')})`);
+        // published again every TICK_RESEND_MS (wall) until every host acknowledged: after a broker
+        // crash a tick or an ack can be lost while the cluster learns where the reconnected clients' subscriptions are
+        const started = performance.now();
+        for (;;) {
+          await world.publishJson(subjects.clock, { v: HOST_PROTOCOL_VERSION, seq: s, t });
+          const left = TICK_TIMEOUT_MS - (performance.now() - started);
+          const what = () => `clock tick at +${Math.round(engine.elapsed() / 1000)} s (waiting for ${live().filter((h) => h.acked < s).map(describe).join(', ')})`;
+          try {
+            await waitFor(() => hosts.every((h) => h.acked >= s), Math.max(1, Math.min(TICK_RESEND_MS, left)), what());
+            break;
+          } catch (error) {
+            if (failure) throw failure;
+            if (left <= TICK_RESEND_MS) throw new SimulationRunError(`${what()}: no answer within ${TICK_TIMEOUT_MS / 1000} s (wall)`, error);
+            ticksResent++;
+          }
+        }
       },
       async endTraining() {
         if (detectorKind !== 'lstm') return;
@@ -407,6 +522,54 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
           if (i === undefined) throw new SimulationRunError(`no agent ${fault.target}`);
           return String((await command(hosts[i], { cmd: 'crash', agentId: fault.target })).detail);
         },
+        'fl-poisoning': async (fault) => {
+          if (flPlan.size === 0) throw new SimulationRunError('fl-poisoning needs a federated scenario');
+          const spec = specs.find((s) => s.nf?.id === fault.target);
+          const i = spec ? placement.get(spec.agentId) : undefined;
+          if (i === undefined || !flInit[i].clients.some((c) => c.nf === fault.target)) throw new SimulationRunError(`no FL client for NF ${fault.target}`);
+          const p = poisonParams(fault.params);
+          // applied before the next tick: from this instant on, as in one process
+          return String((await hold(command(hosts[i], { cmd: 'poison', nf: fault.target, mode: p.mode, factor: p.factor }))).detail);
+        },
+        'broker-crash': async (fault) => {
+          // a node is killed only in the cluster this run started: a given server is not the simulation's to kill
+          if (!cluster) throw new SimulationRunError(`broker-crash needs the scenario's own nats-server cluster (brokers: 'nats-cluster'; run it without --nats), not the given server ${servers.join(', ')}`);
+          const nodes = cluster.nodes;
+          return hold(
+            (async () => {
+              // where every connection is now: the hosts' agents, FL principals and harness connections (each host flushed them)
+              const reports = await Promise.all(live().map(async (h) => ({ h, connections: (await command(h, { cmd: 'brokers' })).connections as HostConnection[] })));
+              const all = reports.flatMap((r) => r.connections.map((c) => ({ ...c, host: r.h.index })));
+              const agentsOn = (port: number) => all.filter((c) => c.kind === 'agent' && portOf(c.server) === port).length;
+              // the node most agents are connected to, never the observer's (it keeps counting), as in one process
+              const candidates = nodes.filter((n) => n.port !== portOf(observer.server));
+              const node = candidates.reduce((a, b) => (agentsOn(b.port) > agentsOn(a.port) ? b : a));
+              const harness = [
+                ...all.filter((c) => c.kind === 'harness' && portOf(c.server) === node.port).map((c) => `host ${c.host}`),
+                ...(portOf(world.server) === node.port ? ['the simulation (world)'] : []),
+              ];
+              const fl = all.filter((c) => c.kind === 'fl' && portOf(c.server) === node.port).length;
+              const agents = agentsOn(node.port);
+              // let what the last tick started (replies, deliveries across the routes) land before the kill
+              await Promise.all([world.flush().catch(() => {}), observer.flush().catch(() => {})]);
+              await sleep(50);
+              const t0 = performance.now();
+              await node.kill();
+              // every connection back on a surviving node: the simulation's, then every host's (retried: a host's harness connection may be resubscribing)
+              const deadline = t0 + 20_000;
+              // (a flush round trip fails while the connection is down, including before it noticed the kill)
+              for (;;) {
+                const ok = world.isConnected && observer.isConnected && (await Promise.all([world.flush(), observer.flush()]).then(() => true, () => false));
+                if (ok) break;
+                if (performance.now() > deadline) throw new SimulationRunError(`the simulation's NATS connections not reconnected after 20 s (servers ${servers.join(', ')})`);
+                await sleep(10);
+              }
+              await Promise.all(live().map((h) => commandRetry(h, { cmd: 'reconnected', timeoutMs: 20_000 }, 250, 80)));
+              const ms = Math.round(performance.now() - t0);
+              return `killed nats-server ${fault.target} (port ${node.port}, SIGKILL) with ${agents} agent connection(s), ${fl} FL connection(s) and the harness connection(s) of ${harness.length > 0 ? harness.join(', ') : 'nobody'}; every client (${all.length} in ${reports.length} agents host(s), and the simulation's) reconnected to a surviving node after ${ms} ms (wall)`;
+            })(),
+          );
+        },
       },
       async stop() {
         const crash = failure;
@@ -442,6 +605,7 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
         );
         const clean = hosts.filter((h) => h.exited?.code === 0).length;
         recorder.note(`processes: ${clean}/${hosts.length} agents host(s) exited cleanly${crash ? ` (${crash.message.split('\n')[0]})` : ''}`);
+        if (ticksResent > 0) recorder.note(`processes: ${ticksResent} clock tick(s) published again (not acknowledged by every host within ${TICK_RESEND_MS / 1000} s)`);
         recorder.busStats = totals;
         for (const [agentId, st] of stolen) {
           const times = forgedAt.get(agentId) ?? [];
@@ -454,6 +618,7 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
         for (const r of resources.values()) r.mano.stop();
         await observer.close().catch(() => {});
         await world.close().catch(() => {});
+        await cluster?.stop();
         // rows from several processes arrive per tick: keep the report's series in time order
         const byT = (a: { t: number }, b: { t: number }) => a.t - b.t;
         recorder.verdicts.sort(byT);

@@ -96,9 +96,68 @@ describe('simulations: agents spread over processes (--processes) over a real na
     assert.match(stolen?.detail ?? '', /deliveredAfterRevocation=0 .*revoked=true/);
     assert.ok(Number(/rejectedRevokedByAgents=(\d+)/.exec(stolen!.detail!)![1]) > 0, stolen!.detail);
     assert.ok(report.checks.every((c) => c.pass), JSON.stringify(report.checks));
-    // what a multi-process run does not do is said, not silently dropped
-    assert.match(report.faults.find((x) => x.kind === 'fl-poisoning')?.detail ?? '', /^skipped: .* does not support fl-poisoning/);
-    assert.ok(report.notes.some((n) => n.startsWith('processes: federated learning is not run')));
+    // the rogue's FL client (in its host) poisons too: the coordinator in host 0 rejects its ×50 updates
+    assert.match(report.faults.find((x) => x.kind === 'fl-poisoning')?.detail ?? '', new RegExp(`now sends updates scaled ×50 \\(its FL client in agents host ${hostOf.get(report.faults.find((x) => x.kind === 'rogue-agent')!.target)}\\)`));
+    assert.ok(report.flRounds.some((r) => /mno:gnb-3 \(norm_exceeded\)/.test(r.note ?? '')), JSON.stringify(report.flRounds));
+  });
+
+  it('fl-poisoning in 2 agents hosts: coordinator in host 0, FL clients in their NFs\' hosts; the poisoned updates are rejected and the global model stays usable', async () => {
+    let hosts: Hosts = [];
+    const { report } = await runScenario('fl-poisoning', {
+      seed: 1,
+      short: true,
+      pace: 200,
+      security: agentsSecurityLayer({ nats: server.url, processes: 2, onHosts: (h) => (hosts = h) }),
+    });
+    const hostOf = new Map(hosts.flatMap((h) => h.agents.map((a) => [a, h.index] as const)));
+    // the two poisoning clients run in different processes, and not both beside the coordinator
+    const poisoned = report.faults.filter((x) => x.kind === 'fl-poisoning');
+    assert.equal(poisoned.length, 2, JSON.stringify(report.faults));
+    for (const f of poisoned) assert.match(f.detail ?? '', new RegExp(`^${f.target} now sends .* \\(its FL client in agents host ${hostOf.get(`mno:${f.target}`)}\\)$`), f.detail);
+    assert.notEqual(hostOf.get('mno:gnb-1'), hostOf.get('mno:gnb-2'));
+    // as in one process: rounds published, the ×50 update rejected every round after the fault, the global model usable
+    const published = report.flRounds.filter((r) => r.note?.startsWith('published'));
+    assert.ok(published.length >= 3, JSON.stringify(report.flRounds));
+    const after = report.flRounds.filter((r) => r.t > poisoned[0].t);
+    assert.ok(after.length >= 3 && after.every((r) => r.note?.includes('mno:gnb-1 (norm_exceeded)')), JSON.stringify(after));
+    const losses = published.map((r) => r.loss).filter((l): l is number => l !== undefined);
+    assert.ok(losses.length > 0 && losses.every((l) => Number.isFinite(l) && l < 1), JSON.stringify(losses));
+    // the global model's validation loss does not grow after the poisoning starts
+    const before = published.filter((r) => r.t <= poisoned[0].t && r.loss !== undefined).at(-1)?.loss;
+    assert.ok(before !== undefined && after.every((r) => r.loss === undefined || r.loss <= before * 1.05), JSON.stringify(report.flRounds));
+    assert.ok(report.checks.every((c) => c.pass), JSON.stringify(report.checks));
+    assert.ok(report.notes.includes('processes: 2/2 agents host(s) exited cleanly'), report.notes.join('\n'));
+  });
+
+  it('broker-failover in 2 agents hosts over the cluster the scenario starts: the busiest node is killed, every connection (agents, hosts, simulation) fails over, nothing lost', async () => {
+    let hosts: Hosts = [];
+    const { report } = await runScenario('broker-failover', {
+      seed: 1,
+      short: true,
+      pace: 200,
+      // no nats: the scenario's own 3-node cluster (a given server is not the simulation's to kill)
+      security: agentsSecurityLayer({ processes: 2, onHosts: (h) => (hosts = h) }),
+    });
+    assert.equal(hosts.length, 2);
+    const crash = report.faults.find((x) => x.kind === 'broker-crash');
+    // a node with agents on it was killed, and with it the harness connection of a host or of the simulation (the observer's node never)
+    assert.match(crash?.detail ?? '', /^killed nats-server nats-1 \(port \d+, SIGKILL\) with [1-9]\d* agent connection\(s\), \d+ FL connection\(s\) and the harness connection\(s\) of (host \d|the simulation)/, crash?.detail);
+    assert.match(crash!.detail!, /every client \(14 in 2 agents host\(s\), and the simulation's\) reconnected/);
+    const ledger = report.notes.find((n) => n.startsWith('coordination ledger'));
+    const m = /escalations (\d+) sent \/ (\d+) received; delegations (\d+) sent \/ (\d+) received \/ (\d+) outcomes back; \d+ retried copies; (\d+) lost/.exec(ledger ?? '');
+    assert.ok(m, ledger);
+    const [, escSent, escRecv, delSent, delRecv, outcomes, lost] = m.map(Number);
+    assert.ok(escSent > 0 && delSent > 0, ledger);
+    assert.equal(escRecv, escSent, ledger);
+    assert.equal(delRecv, delSent, ledger);
+    assert.equal(outcomes, delSent, ledger);
+    assert.equal(lost, 0, ledger);
+    assert.equal(report.notes.filter((n) => n.startsWith('lost message')).length, 0);
+    // coordination went on after the crash, across processes
+    assert.ok(report.messages.some((x) => x.kind === 'delegate' && x.t > crash!.t), 'a delegation after the crash');
+    assert.ok(report.checks.every((c) => c.pass), JSON.stringify(report.checks));
+    assert.ok(report.notes.includes('processes: 2/2 agents host(s) exited cleanly'), report.notes.join('\n'));
+    for (const h of hosts) assert.equal(alive(h.pid), false, `host ${h.index} (pid ${h.pid}) exited`);
   });
 
   it('a crashed agents host is reported and ends the run; the other host exits', async () => {
@@ -125,10 +184,21 @@ describe('simulations: agents spread over processes (--processes) over a real na
     for (const h of hosts) assert.equal(alive(h.pid), false, `host ${h.index} (pid ${h.pid}) exited`);
   });
 
-  it('rejects a bad process count and a run without a nats-server', () => {
+  it('rejects a bad process count and, for a scenario without its own cluster, a run without a nats-server', async () => {
     for (const processes of [0, -1, 1.5, Number.NaN]) {
       assert.throws(() => agentsSecurityLayer({ nats: 'nats://127.0.0.1:4222', processes }), InvalidSimulationOptionsError, String(processes));
     }
-    assert.throws(() => agentsSecurityLayer({ processes: 2 }), /processes needs a nats-server/);
+    await assert.rejects(runScenario('signaling-storm', { seed: 1, short: true, security: agentsSecurityLayer({ processes: 2 }) }), (e: unknown) => {
+      assert.ok(e instanceof InvalidSimulationOptionsError, String(e));
+      assert.match((e as Error).message, /processes needs a nats-server .*only a scenario that starts its own nats-server cluster, such as broker-failover/);
+      return true;
+    });
+  });
+
+  it('broker-failover with a given nats-server: the broker crash is refused with the reason (the simulation kills only a node of the cluster it started)', async () => {
+    const { report } = await runScenario('broker-failover', { seed: 1, short: true, pace: 400, security: agentsSecurityLayer({ nats: server.url, processes: 1 }) });
+    const crash = report.faults.find((x) => x.kind === 'broker-crash');
+    assert.match(crash?.detail ?? '', /^failed: broker-crash needs the scenario's own nats-server cluster \(brokers: 'nats-cluster'; run it without --nats\), not the given server nats:/, crash?.detail);
+    assert.equal(report.checks.find((c) => c.name === 'broker crashed during the run')?.pass, false);
   });
 });
