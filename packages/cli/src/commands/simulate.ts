@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { agentsSecurityLayer, createProgressReporter, noSecurityLayer, runScenario, SCENARIOS, type SecurityLayerFactory } from '@sliceguard/simulations';
+import { agentsSecurityLayer, createProgressReporter, findScenario, noSecurityLayer, runScenario, SCENARIOS, type SecurityLayerFactory } from '@sliceguard/simulations';
 import type { Command } from 'commander';
 import { InvalidInputError } from '@sliceguard/core';
 import { type CliContext, emit } from '../context.js';
@@ -23,11 +23,13 @@ function securityLayer(loops: boolean, nats?: string[], processes?: number): Sec
   return loops ? agentsSecurityLayer({ ...(nats ? { nats } : {}), ...(processes !== undefined ? { processes } : {}) }) : noSecurityLayer();
 }
 
-/** `--processes N`: a whole number ≥ 1, only with --nats (the hosts talk over it) and the loops. */
-function processCount(value: string | undefined, nats: string[] | undefined, loops: boolean): number | undefined {
+/** `--processes N`: a whole number ≥ 1, only with --nats (the hosts talk over it) or a scenario that starts its own nats-server cluster, and the loops. */
+function processCount(value: string | undefined, nats: string[] | undefined, loops: boolean, ownCluster: boolean): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidInputError(`--processes must be a whole number ≥ 1, got "${value}"`, { option: 'processes', value });
-  if (!nats) throw new InvalidInputError('--processes spreads the agents over processes that talk over NATS: give --nats URL as well (e.g. --nats nats://127.0.0.1:4222)', { option: 'processes' });
+  if (!nats && !ownCluster) {
+    throw new InvalidInputError('--processes spreads the agents over processes that talk over NATS: give --nats URL as well (e.g. --nats nats://127.0.0.1:4222), or run a scenario that starts its own nats-server cluster (broker-failover)', { option: 'processes' });
+  }
   if (!loops) throw new InvalidInputError('--processes runs the agents in child processes; it cannot be combined with --no-loops', { option: 'processes' });
   return Number(value);
 }
@@ -71,7 +73,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--check', 'exit 1 when a scenario target fails')
     .option('--realtime [speed]', 'pace the simulated clock to the wall clock (1 = real time; 10 = ten times faster)')
     .option('--nats <urls>', 'run the agents over this nats-server (nats://host:port, comma-separated for a cluster) instead of the in-process bus')
-    .option('--processes <n>', 'with --nats: spread the agents over N child processes (domain agents in the first, the other loops round-robin); implies --realtime (speed 1 unless given)')
+    .option('--processes <n>', 'with --nats (or in broker-failover, over the cluster it starts): spread the agents over N child processes (domain agents in the first, the other loops round-robin); implies --realtime (speed 1 unless given)')
     .action(async (name: string, opts: SimulateOptions) => {
       if (opts.list) {
         emit(ctx, opts.json, SCENARIOS.map((s) => ({ name: s.name, topology: s.topology, summary: s.summary })), () =>
@@ -82,7 +84,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (!/^\d+$/.test(opts.seed)) throw new InvalidInputError(`--seed must be a non-negative integer, got "${opts.seed}"`, { option: 'seed' });
       const seed = Number(opts.seed);
       const nats = opts.nats !== undefined ? natsUrls(opts.nats) : undefined;
-      const processes = processCount(opts.processes, nats, opts.loops);
+      const processes = processCount(opts.processes, nats, opts.loops, findScenario(name)?.brokers === 'nats-cluster');
       if (nats && !opts.loops) throw new InvalidInputError('--nats runs the agents over NATS; it cannot be combined with --no-loops', { option: 'nats' });
       let pace: number | undefined;
       if (opts.realtime !== undefined) {
