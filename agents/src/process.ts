@@ -365,7 +365,8 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
         await durability.flush().catch((error: unknown) => logger.error({ err: error }, 'flushing durable state failed'));
         durability.detach();
         for (const o of opened) await o.close().catch(() => {});
-        await bus.drain().catch(() => bus.close());
+        // A NATS connection drained while its server is gone keeps reconnecting and holds the process open.
+        await (bus.isConnected ? bus.drain() : bus.close()).catch(() => bus.close());
         resolveDone();
       })();
       return stopping;

@@ -1,6 +1,6 @@
 import type { Bus, Clock, FlatWeights, KeyValueStore, Logger, TrustSink, TrustView } from '@sliceguard/core';
 import { silentLogger, systemClock, toHex } from '@sliceguard/core';
-import { connectNatsBus } from '@sliceguard/bus';
+import { connectNatsBus, type NatsBus } from '@sliceguard/bus';
 import type { AgentIdentity, TrustStore } from '@sliceguard/identity';
 import { openLevelKv } from '@sliceguard/store';
 import { createTrustManager, type TrustManager } from '@sliceguard/trust';
@@ -76,7 +76,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   const clock = options.clock ?? systemClock();
   const logger = options.logger ?? silentLogger();
   const kv = await openLevelKv(options.dataDir);
-  let bus: Bus | undefined;
+  let bus: NatsBus | undefined;
   let gossip: DomainGossip | undefined;
   let bridge: CrossDomainBridge | undefined;
   let coordinator: Coordinator | undefined;
@@ -127,7 +127,8 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     await kv.close();
     throw error;
   }
-  const started = { coordinator, bus, kv, gossip };
+  const natsBus = bus;
+  const started = { coordinator, bus: bus as Bus, kv, gossip };
   let stopped = false;
   return {
     ...started,
@@ -137,7 +138,9 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
       bridge?.stop();
       await gossip?.stop();
       await started.coordinator.stop();
-      await started.bus.drain();
+      // A NATS connection drained while its server is gone keeps reconnecting and holds the process
+      // open: drain only while connected, close otherwise.
+      await (natsBus.isConnected ? natsBus.drain() : natsBus.close());
       await localTrust?.close();
       await kv.close();
     },

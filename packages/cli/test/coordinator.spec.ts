@@ -161,4 +161,33 @@ describe('sliceguard coordinator', function () {
     }
     assert.equal(await exited, 0, err);
   });
+
+  it('exits when its broker is gone before it is told to stop (the NATS connection is closed, not drained)', async () => {
+    const own = await startNatsServer();
+    const authority = createDomainAuthority('d5');
+    const fl = authority.issue({ agentId: 'd5:fl', level: 'coordinator' });
+    writeKeyFile(join(dir, 'fl5.key'), fl.keyPair);
+    writeCredentialFile(join(dir, 'fl5.cred.json'), fl.credential);
+    const cli = resolve(fileURLToPath(new URL('../../bin/sliceguard.js', import.meta.url)));
+    const child = spawn(
+      process.execPath,
+      [cli, 'coordinator', '--domain', 'd5', '--nats', own.url, '--key', join(dir, 'fl5.key'), '--credential', join(dir, 'fl5.cred.json'), '--data-dir', join(dir, 'fl5'), '--model', 'gnb', '--stop-on-stdin-close'],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    try {
+      await waitUntil(() => /coordinator d5:fl running/.test(err) || child.exitCode !== null, { timeoutMs: 20_000, what: () => `the coordinator running\n${err}` });
+      await own.stop();
+      await new Promise((r) => setTimeout(r, 300));
+      child.stdin.end();
+      // bounded, so that a coordinator that hangs fails the test and is killed instead of holding mocha open
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running 15 s after its stdin closed'), 15_000))]);
+      assert.equal(code, 0, err);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await own.stop().catch(() => {});
+    }
+  });
 });
