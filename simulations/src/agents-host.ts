@@ -27,7 +27,7 @@ import {
 } from '@sliceguard/core';
 import { type AgentIdentity, createDomainAuthority, type DomainAuthority, type KeyPair, TrustStore } from '@sliceguard/identity';
 import { type AgentSpec, loadTopology, resolveAgents } from '@sliceguard/topology';
-import { patchRogueClient, publishRogueRound, publishStolenEscalation, RecordedDetector, recordTrustTransitions, trainLstmDetectors, watchLoop } from './agents-layer.js';
+import { attachObserverRejections, patchRogueClient, publishRogueRound, publishStolenEscalation, RecordedDetector, recordTrustTransitions, trackSubscriptions, trainLstmDetectors, watchLoop } from './agents-layer.js';
 import { FL_DATA_WINDOW_S, federationRig } from './fl-layer.js';
 import {
   type BusTotals,
@@ -174,6 +174,8 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
     );
   };
 
+  /** What each domain agent's bus here receives (its Trust Manager counts those rejections itself). */
+  const domainAgentReceives = new Map<string, (subject: string) => boolean>();
   let topo: InProcessTopology;
   try {
     topo = await startTopologyInProcess({
@@ -182,6 +184,7 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
         agentsTrustStore = store;
         const bus = await connectNatsBus({ servers: servers(), identity, trustStore: store, clock, name: spec.agentId, reconnectTimeWaitMs: 100, pingIntervalMs: 2000 });
         agentBuses.push(bus);
+        if (spec.level === 'domain') domainAgentReceives.set(spec.domain, trackSubscriptions(bus));
         return bus;
       },
       clock,
@@ -221,7 +224,8 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
     // as in one process, an operator-level view of the whole bus feeds rejections (forged, out-of-scope,
     // revoked messages) to each domain's Trust Manager: here the harness connection of the domain agents' host
     hostBus.subscribe('sg.>', () => {});
-    for (const r of topo.resources.values()) if (r.trust) detach.push(r.trust.attachToBus(hostBus, { domain: r.domain, rejections: true }));
+    // (what the domain agent's own bus receives is counted by its own attachment, once)
+    for (const r of topo.resources.values()) if (r.trust) detach.push(attachObserverRejections(r.trust, hostBus, r.domain, domainAgentReceives.get(r.domain) ?? (() => false)));
   }
   send({ type: 'started', agents: [...topo.agents.keys()] });
 
@@ -329,7 +333,10 @@ async function startHost(init: HostInit, send: (m: ChildMessage) => void, logger
       patchRogueClient(bus);
       const periodMs = Number(p.periodMs ?? 60_000);
       const everyMs = Number(p.everyMs ?? 2000);
-      const started = clock.now();
+      // the on-off phases start at the simulation's instant of the fault, as in one process (this
+      // host's clock is still at the previous tick when the command arrives: starting them there put
+      // every on-phase across a minute boundary, and the Trust Manager's per-minute cap counted it twice)
+      const started = typeof p.at === 'number' ? p.at : clock.now();
       let forged = 0;
       timers.push(
         clock.setInterval(() => {

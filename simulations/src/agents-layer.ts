@@ -1,7 +1,7 @@
 import type { Agent, Collector, DomainResources, InProcessTopology } from '@sliceguard/agents';
 import { startTopologyInProcess } from '@sliceguard/agents';
 import { createLstmDetector, createStatisticalDetector, type LstmAutoencoder, trainLstmAutoencoder } from '@sliceguard/analytics';
-import { type AgentLevel, type Bus, emptyRejectCounts, loopSubject, type Sample, type StreamingDetector, systemSubject, type Verdict } from '@sliceguard/core';
+import { type AgentLevel, type Bus, emptyRejectCounts, loopSubject, type Sample, type StreamingDetector, subjectMatches, systemSubject, type Verdict } from '@sliceguard/core';
 import { connectNatsBus, createLocalNetwork, localBus, type NatsBus, publishRevocations, subscribeRevocations } from '@sliceguard/bus';
 import { TrustStore } from '@sliceguard/identity';
 import type { AgentSpec } from '@sliceguard/topology';
@@ -179,11 +179,17 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
       return bus;
     };
     // one builder for both transports: the LocalBus on `network`, or NATS clients of the brokers
+    /** What each domain agent's bus receives (its Trust Manager counts those rejections itself). */
+    const domainAgentReceives = new Map<string, (subject: string) => boolean>();
     const startSim = (): Promise<InProcessTopology> =>
       startTopologyInProcess({
         topology: ctx.topology,
         network,
-        ...(nats ? { busFactory: (_spec, identity, trustStore) => natsBus(identity, trustStore) } : {}),
+        busFactory: async (spec, identity, trustStore) => {
+          const bus = nats ? await natsBus(identity, trustStore) : localBus({ network, identity, trustStore, clock: engine.clock, logger: ctx.logger.child({ bus: spec.agentId }) });
+          if (spec.level === 'domain') domainAgentReceives.set(spec.domain, trackSubscriptions(bus));
+          return bus;
+        },
         clock: engine.clock,
         rng: ctx.rng,
         logger: ctx.logger,
@@ -234,7 +240,7 @@ export function agentsSecurityLayer(options: AgentsLayerOptions = {}): SecurityL
     // trust transitions (quarantine, revoke…) are recorded as the domain's actions
     for (const r of sim.resources.values()) {
       if (!r.trust) continue;
-      detach.push(r.trust.attachToBus(observer, { domain: r.domain, rejections: true }));
+      detach.push(attachObserverRejections(r.trust, observer, r.domain, domainAgentReceives.get(r.domain) ?? (() => false)));
       detach.push(recordTrustTransitions(r.trust, r.domain, recorder, (at) => recorder.t(at)));
     }
     observer.subscribe('sg.>', (msg) => {
@@ -456,6 +462,68 @@ export function publishRogueRound(bus: Bus, spec: AgentSpec, siblings: readonly 
     })
     .catch(() => {});
   return forged;
+}
+
+/**
+ * Which subjects a bus receives itself: records the patterns it subscribes to (and drops them when
+ * unsubscribed). Used on a domain agent's bus, whose Trust Manager already counts the rejections of
+ * everything that bus receives (`createDomainAgent` attaches it).
+ */
+export function trackSubscriptions(bus: Bus): (subject: string) => boolean {
+  const patterns = new Map<string, number>();
+  const subscribe = bus.subscribe.bind(bus);
+  Object.defineProperty(bus, 'subscribe', {
+    configurable: true,
+    value: (...args: Parameters<Bus['subscribe']>) => {
+      const sub = subscribe(...args);
+      const pattern = args[0];
+      patterns.set(pattern, (patterns.get(pattern) ?? 0) + 1);
+      let live = true;
+      return {
+        get pattern() {
+          return sub.pattern;
+        },
+        get closed() {
+          return sub.closed;
+        },
+        unsubscribe: () => {
+          if (live) {
+            live = false;
+            const n = (patterns.get(pattern) ?? 1) - 1;
+            if (n > 0) patterns.set(pattern, n);
+            else patterns.delete(pattern);
+          }
+          sub.unsubscribe();
+        },
+      };
+    },
+  });
+  return (subject) => {
+    for (const p of patterns.keys()) if (subjectMatches(p, subject)) return true;
+    return false;
+  };
+}
+
+/**
+ * Attaches a domain's Trust Manager to an operator-level observer connection (subscribed to `sg.>`)
+ * for what the domain agent's own bus does not receive: the rejections that only the addressees
+ * see (a rogue's forged delegations to its siblings, a thief's escalations to the parent loop).
+ * Rejections of subjects the domain agent receives itself (heartbeats and status, ratings, its
+ * children's escalations) and the ratings are left to the domain agent's own attachment, so each
+ * rejected message is counted once, under one per-minute cap, as in a deployment — not once per
+ * connection that saw it.
+ */
+export function attachObserverRejections(trust: NonNullable<DomainResources['trust']>, observer: Bus, domain: string, domainAgentReceives: (subject: string) => boolean): () => void {
+  const view = {
+    self: observer.self,
+    // the ratings subject (and anything else the domain agent subscribes to) is the domain agent's
+    subscribe: (...args: Parameters<Bus['subscribe']>) => (domainAgentReceives(args[0]) ? { pattern: args[0], closed: true, unsubscribe: () => {} } : observer.subscribe(...args)),
+    onReject: (listener: Parameters<Bus['onReject']>[0]) =>
+      observer.onReject((reason, info) => {
+        if (!domainAgentReceives(info.subject)) listener(reason, info);
+      }),
+  };
+  return trust.attachToBus(view as unknown as Bus, { domain, rejections: true });
 }
 
 /** Lets a bus publish outside its credential's scope, as a compromised agent's patched client does. */

@@ -492,7 +492,7 @@ export function processesSecurityLayer(options: AgentsLayerOptions): SecurityLay
         'rogue-agent': async (fault) => {
           const i = placement.get(fault.target);
           if (i === undefined) throw new SimulationRunError(`no agent ${fault.target} to turn rogue`);
-          return String((await command(hosts[i], { cmd: 'rogue', agentId: fault.target, ...(fault.params ?? {}) })).detail);
+          return String((await command(hosts[i], { cmd: 'rogue', agentId: fault.target, at: engine.now(), ...(fault.params ?? {}) })).detail);
         },
         'stolen-key': async (fault) => {
           const i = placement.get(fault.target);
