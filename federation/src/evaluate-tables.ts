@@ -18,8 +18,8 @@ export function comparisonRow(model: string, g: GroupReport): string {
   const loss = (xs: number[]) => (xs.reduce((a, b) => a + b, 0) / xs.length).toPrecision(2);
   return (
     `| ${g.group} | ${model} | ${c.runs.length} | ${c.rounds} × ${c.localEpochs} vs ${c.centralEpochs} | ` +
-    `${pm(c.federated.meanF1, c.federated.sdF1)} | ${pm(c.central.meanF1, c.central.sdF1)} | ${c.gap.toFixed(3)} (sd ${c.gapSd.toFixed(3)}) | ` +
-    `${m ? `${pm(m.meanF1, m.sdF1)} @ ${epochs} ep | ${(c.matchedGap ?? Number.NaN).toFixed(3)} (sd ${(c.matchedGapSd ?? 0).toFixed(3)})` : '– | –'} | ` +
+    `${pm(c.federated.meanF1, c.federated.sdF1)} | ${pm(c.central.meanF1, c.central.sdF1)} | ${c.gap.toFixed(3)}${c.runs.length > 1 ? ` (sd ${c.gapSd.toFixed(3)})` : ''} | ` +
+    `${m ? `${pm(m.meanF1, m.sdF1)} @ ${epochs} ep | ${(c.matchedGap ?? Number.NaN).toFixed(3)}${c.runs.length > 1 ? ` (sd ${(c.matchedGapSd ?? 0).toFixed(3)})` : ''}` : '– | –'} | ` +
     `${loss(c.runs.map((r) => r.federatedLoss))} / ${loss(c.runs.map((r) => r.centralLoss))} | ` +
     `${pm(c.federated.meanF1PointAdjusted, c.federated.sdF1PointAdjusted)} / ${pm(c.central.meanF1PointAdjusted, c.central.sdF1PointAdjusted)} |`
   );
