@@ -88,7 +88,10 @@ export function attachTrustToBus(trust: TrustManager, bus: Bus, options: AttachO
           return;
         }
         const now = clock.now();
-        const bucket = Math.floor(now / defaults.rejectionBucketMs);
+        // A revoked credential is one fact: once revoked, every message signed with it is rejected
+        // for that same reason — the thief's and the holder's own heartbeats alike — so it counts once
+        // per sender (one bucket for good), not once a minute until the holder sinks into quarantine.
+        const bucket = reason === 'revoked' ? Number.NEGATIVE_INFINITY : Math.floor(now / defaults.rejectionBucketMs);
         const key = `${sender}|${reason}`;
         const b = buckets.get(key);
         const entry = b && b.bucket === bucket ? b : { bucket, count: 0 };
@@ -98,7 +101,7 @@ export function attachTrustToBus(trust: TrustManager, bus: Bus, options: AttachO
         }
         entry.count++;
         buckets.set(key, entry);
-        if (buckets.size > 10_000) for (const [k, v] of buckets) if (v.bucket < bucket) buckets.delete(k);
+        if (buckets.size > 10_000) for (const [k, v] of buckets) if (v.bucket < bucket && Number.isFinite(v.bucket)) buckets.delete(k);
         const ev = rejectionEvidence(sender, reason, info.subject, now, defaults.rejectionWeights);
         options.metrics?.rejections.inc({ reason, counted: ev ? 'yes' : 'zero_weight' });
         if (ev) trust.record(ev);

@@ -28,7 +28,7 @@ describe('trust manager over a signed bus (LocalBus)', () => {
       await trust.close();
       for (const b of [tsmBus, sliceBus, nfBus] as Bus[]) await b.close();
     };
-    return { clock, authority, tsmStore, tsmBus, sliceBus, nfBus, nfIdentity, trust, detach, settle, close };
+    return { clock, authority, network, tsmStore, tsmBus, sliceBus, nfBus, nfIdentity, trust, detach, settle, close };
   }
 
   it('folds in a peer rating with the rater taken from the verified sender, never from the payload', async () => {
@@ -74,6 +74,35 @@ describe('trust manager over a signed bus (LocalBus)', () => {
     assert.equal(bad[0]?.negative, 1);
     assert.match(bad[0]?.reason ?? '', /message rejected \(revoked\)/);
     assert.equal(w.trust.snapshot('d1:slice-a').raters, 0, 'a rejected message never reaches the manager');
+    await w.close();
+  });
+
+  it('counts a revoked sender once, however long its messages keep being rejected; other reasons once per bucket', async () => {
+    const w = await world();
+    w.tsmStore.applyRevocations(w.authority.revoke([w.nfIdentity.credential.id]));
+    // the holder of a revoked credential (or a thief with it) keeps publishing for five minutes
+    for (let minute = 0; minute < 5; minute++) {
+      await w.nfBus.publishJson(ratingsSubject('d1'), { v: 1, ratings: [{ subject: 'd1:slice-a', positive: 0, negative: 1 }] });
+      await w.clock.advance(60_000);
+    }
+    assert.equal(w.tsmBus.stats().rejected.revoked, 5);
+    const revoked = w.trust.evidence('d1:gnb-1').filter((e) => /\(revoked\)/.test(e.reason ?? ''));
+    assert.equal(revoked.length, 1, 'five rejections as revoked over five minutes count once');
+    // out of scope (needs the sender's own valid signature): once per minute
+    const rogueIdentity = w.authority.issue({ agentId: 'd1:gnb-2', level: 'nf', slice: 'a', subslice: 'ran', nf: 'gnb-2' });
+    const rogue = localBus({ network: w.network, identity: rogueIdentity, trustStore: w.authority.trustStore(), clock: w.clock });
+    Object.defineProperty(rogue, 'mayPublish', { value: () => true });
+    w.trust.register('d1:gnb-2');
+    const sub = w.tsmBus.subscribe('sg.d1.>', () => {});
+    for (let minute = 0; minute < 3; minute++) {
+      // a delegation in its sibling's name: outside its credential's scope
+      await rogue.publishJson('sg.d1.a.ran.gnb-1.delegate', { forged: minute });
+      await w.clock.advance(60_000);
+    }
+    assert.equal(w.tsmBus.stats().rejected.out_of_scope, 3);
+    assert.equal(w.trust.evidence('d1:gnb-2').filter((e) => /\(out_of_scope\)/.test(e.reason ?? '')).length, 3);
+    sub.unsubscribe();
+    await rogue.close();
     await w.close();
   });
 
