@@ -99,6 +99,18 @@ describe('simulations: agents spread over processes (--processes) over a real na
     // the rogue's FL client (in its host) poisons too: the coordinator in host 0 rejects its ×50 updates
     assert.match(report.faults.find((x) => x.kind === 'fl-poisoning')?.detail ?? '', new RegExp(`now sends updates scaled ×50 \\(its FL client in agents host ${hostOf.get(report.faults.find((x) => x.kind === 'rogue-agent')!.target)}\\)`));
     assert.ok(report.flRounds.some((r) => /mno:gnb-3 \(norm_exceeded\)/.test(r.note ?? '')), JSON.stringify(report.flRounds));
+    // the rogue is quarantined; the honest holder of the stolen key is not (its revoked credential's
+    // rejections count once, each rejected message once) — as in one process
+    const rogue = report.faults.find((x) => x.kind === 'rogue-agent')!.target;
+    const trustActions = report.actions.filter((a) => a.type === 'quarantine' || a.type === 'revoke').map((a) => `${a.type} ${a.target} at ${a.t} s`);
+    assert.ok(trustActions.some((a) => a.startsWith(`quarantine ${rogue} `)), trustActions.join('; '));
+    assert.equal(trustActions.filter((a) => a.includes(` ${stolen!.target} `)).length, 0, trustActions.join('; '));
+    const victimTrust = report.trust.filter((t) => t.agentId === stolen!.target).at(-1)?.score ?? 0;
+    assert.ok(victimTrust > 0.25, `victim's trust ${victimTrust} must stay above the quarantine threshold`);
+    // with the victim in service, every FL round after the rogue's quarantine still has 2 clients
+    const quarantinedAt = report.actions.find((a) => a.type === 'quarantine' && a.target === rogue)!.t;
+    const later = report.flRounds.filter((r) => r.t > quarantinedAt);
+    assert.ok(later.length > 0 && later.every((r) => /^published/.test(r.note ?? '')), JSON.stringify(later));
   });
 
   it('fl-poisoning in 2 agents hosts: coordinator in host 0, FL clients in their NFs\' hosts; the poisoned updates are rejected and the global model stays usable', async () => {
