@@ -23,7 +23,7 @@ for (const set of sets) {
     const all = [{ threshold: r.threshold, report: r.report }, ...(r.alternatives ?? [])];
     for (const { threshold, report: p } of all) {
       rows.push(
-        `| ${set} | ${det}${r.backend ? ` (${r.backend})` : ''} | ${threshold.method} ${threshold.initial.toPrecision(4)} | ${f(p.precision)} | ${f(p.recall)} | ${f(p.f1)} | ${f(p.pointAdjusted.f1)} | ${f(p.eventRecall)} (${p.detectedEvents}/${p.events}) | ${f(p.compositeF1)} | ${p.meanDetectionDelayRows === null ? 'n/a' : p.meanDetectionDelayRows.toFixed(1)} | ${f(p.rocAuc)} | ${r.trainingSeconds.toFixed(0)} | ${r.inferenceMsPerWindow.toFixed(2)} |`,
+        `| ${set} | ${det}${r.backend ? ` (${r.backend}${r.config?.scoreBaseline ? `, relative ${r.config.scoreBaseline.window}` : ''})` : ''} | ${threshold.method} ${threshold.initial.toPrecision(4)} | ${f(p.precision)} | ${f(p.recall)} | ${f(p.f1)} | ${f(p.pointAdjusted.f1)} | ${f(p.eventRecall)} (${p.detectedEvents}/${p.events}) | ${f(p.compositeF1)} | ${p.meanDetectionDelayRows === null ? 'n/a' : p.meanDetectionDelayRows.toFixed(1)} | ${f(p.rocAuc)} | ${r.trainingSeconds.toFixed(0)} | ${r.inferenceMsPerWindow.toFixed(2)} |`,
       );
     }
   }

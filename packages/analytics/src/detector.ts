@@ -1,5 +1,7 @@
 import type { Logger, Sample, StreamingDetector, Verdict } from '@sliceguard/core';
 import { silentLogger } from '@sliceguard/core';
+import type { ScoreBaseline } from './baseline.js';
+import { restoreScoreBaseline } from './baseline.js';
 import { InvalidOptionsError, InvalidSampleError, NotTrainedError } from './errors.js';
 import type { LstmAutoencoder } from './lstm.js';
 import type { Threshold } from './threshold.js';
@@ -18,10 +20,19 @@ import { restoreThreshold } from './threshold.js';
  * value for it (`gaps: 'hold'`, default); a sample arriving before any value was seen for such a
  * metric is dropped (counted in stats). With `gaps: 'error'` the sample is rejected. A pause longer
  * than `maxGapMs` between samples clears the agent's window, so a window never spans an outage.
+ *
+ * Relative score: when the model has a score baseline (`model.baseline`), each agent also keeps its
+ * own copy of it (starting from the training tail); a verdict's score is then the window score divided
+ * by the agent's baseline, judged against a threshold calibrated on relative training scores, and
+ * the baseline learns from every normal window (flagged runs only once they last `adaptAfter`).
+ * A gap reset clears the window, not the baseline (it is the agent's error level).
  */
 export interface ScorerOptions {
   model: LstmAutoencoder;
-  /** Default: the model's calibrated threshold (each agent gets its own copy of its state). */
+  /**
+   * Default: the model's calibrated threshold (each agent gets its own copy of its state). With a
+   * model that has a score baseline it must be calibrated on relative training scores.
+   */
   threshold?: Threshold;
   /** Default 'hold'. */
   gaps?: 'hold' | 'error';
@@ -58,12 +69,14 @@ class AgentWindow {
   lastAt = Number.NEGATIVE_INFINITY;
   readonly last: Float64Array;
   threshold: Threshold;
+  baseline: ScoreBaseline | undefined;
 
-  constructor(window: number, features: number, threshold: Threshold) {
+  constructor(window: number, features: number, threshold: Threshold, baseline: ScoreBaseline | undefined) {
     this.rows = new Float32Array(window * features);
     this.times = new Float64Array(window);
     this.last = new Float64Array(features).fill(Number.NaN);
     this.threshold = threshold;
+    this.baseline = baseline;
   }
 
   clear(): void {
@@ -88,6 +101,7 @@ export function createBatchedScorer(options: ScorerOptions): BatchedScorer {
   const f = metrics.length;
   const w = model.window;
   const baseState = base.toJSON();
+  const baselineState = model.baseline ? structuredClone(model.baseline) : undefined;
   const windows = new Map<string, AgentWindow>();
   const counters = { samples: 0, dropped: 0, windowsScored: 0, inferenceCalls: 0, gapResets: 0 };
   const raw = new Float64Array(f);
@@ -96,7 +110,7 @@ export function createBatchedScorer(options: ScorerOptions): BatchedScorer {
   const agentWindow = (agentId: string): AgentWindow => {
     let a = windows.get(agentId);
     if (!a) {
-      a = new AgentWindow(w, f, restoreThreshold(baseState));
+      a = new AgentWindow(w, f, restoreThreshold(baseState), baselineState ? restoreScoreBaseline(baselineState) : undefined);
       windows.set(agentId, a);
     }
     return a;
@@ -173,8 +187,10 @@ export function createBatchedScorer(options: ScorerOptions): BatchedScorer {
       counters.inferenceCalls++;
       counters.windowsScored += ready.length;
       ready.forEach(({ agentId, a, span, at }, i) => {
-        const score = scores[i];
+        const raw = scores[i];
+        const score = a.baseline ? a.baseline.relative(raw) : raw;
         const { threshold, anomalous } = a.threshold.observe(score);
+        a.baseline?.observe(raw, anomalous);
         const shares: { metric: string; share: number }[] = [];
         let sum = 0;
         for (let j = 0; j < f; j++) sum += perMetric[i * f + j];

@@ -1,6 +1,8 @@
 import type { Logger } from '@sliceguard/core';
 import { silentLogger, throwIfAborted } from '@sliceguard/core';
 import type { BackendName, BackendPreference } from './backend.js';
+import type { ScoreBaseline, ScoreBaselineOptions, ScoreBaselineState } from './baseline.js';
+import { restoreScoreBaseline } from './baseline.js';
 import type { MetricsTable } from './csv.js';
 import { InvalidOptionsError, InvalidSampleError } from './errors.js';
 import type { LstmAutoencoderInit, ScoreOptions, TrainingMetadata, TrainOptions } from './lstm.js';
@@ -26,6 +28,11 @@ export interface EvaluationOptions {
   train?: TrainOptions;
   /** LSTM score mode, fitted on the training rows (default: the model's own — 'mae' for a new model). */
   score?: ScoreOptions;
+  /**
+   * LSTM relative score (see baseline.ts): options to fit it on the training scores, `null` to judge
+   * plain scores; undefined: `score.baseline` if given, else the model's own (none for a new model).
+   */
+  scoreBaseline?: ScoreBaselineOptions | null;
   statistical?: Omit<StatisticalDetectorOptions, 'metrics' | 'threshold'>;
   backend?: BackendPreference;
   /** Save the trained LSTM model (with scaler and threshold) to this directory. */
@@ -99,7 +106,12 @@ async function evaluateLstm(train: MetricsTable, test: MetricsTable, labels: Uin
     const t0 = performance.now();
     const training = options.loadModelDir ? model.metadata : await model.train(train.rows, { ...options.train, signal: options.signal });
     const t1 = performance.now();
-    const { scores: trainScores } = options.score ? await model.fitScoring(train.rows, options.score) : await model.scoreRows(train.rows);
+    const { scores: rawTrainScores } = options.score ? await model.fitScoring(train.rows, options.score) : await model.scoreRows(train.rows);
+    const baselineOptions = options.scoreBaseline === undefined ? (options.score ? options.score.baseline : model.baselineOptions()) : (options.scoreBaseline ?? undefined);
+    // the threshold is calibrated on the training scores as judged: relative ones with a baseline
+    const trainScores = model.fitBaseline(rawTrainScores, baselineOptions);
+    const baselineState = model.baseline;
+    const freshBaseline = (): ScoreBaseline | undefined => (baselineState ? restoreScoreBaseline(baselineState) : undefined);
     const threshold = calibrateThreshold(trainScores, options.threshold);
     model.threshold = threshold;
     const t2 = performance.now();
@@ -109,12 +121,12 @@ async function evaluateLstm(train: MetricsTable, test: MetricsTable, labels: Uin
     if (options.saveModelDir) await saveModel(model, options.saveModelDir);
     // window k ends at row k + w − 1; the first w − 1 rows take the first window's verdict
     const rowOf = (row: number): number => Math.max(0, row - w + 1);
-    const { scores, thresholds, flags } = judge(windowScores, test.rows.length, rowOf, threshold);
+    const { scores, thresholds, flags } = judge(windowScores, test.rows.length, rowOf, threshold, freshBaseline());
     const n = test.rows.length;
     const alternatives = (options.extraThresholds ?? []).map((opts) => {
       const t = calibrateThreshold(trainScores, opts);
       const start = t.value();
-      const j = judge(windowScores, n, rowOf, t);
+      const j = judge(windowScores, n, rowOf, t, freshBaseline());
       return { threshold: { method: t.method, adaptive: t.adaptive, initial: start, final: t.value() }, report: detectionReport(labels, j.flags, j.scores) };
     });
     return {
@@ -133,7 +145,7 @@ async function evaluateLstm(train: MetricsTable, test: MetricsTable, labels: Uin
       paddedRows: w - 1,
       ...(options.loadModelDir ? { loadedFrom: options.loadModelDir } : {}),
       training,
-      config: { model: { ...model.config, metrics: undefined }, train: { ...options.train, signal: undefined }, threshold: options.threshold ?? {}, score: { mode: model.scoring.mode, ...(model.scoring.mode === 'normalized' ? { floor: model.scoring.floor } : {}) } },
+      config: { model: { ...model.config, metrics: undefined }, train: { ...options.train, signal: undefined }, threshold: options.threshold ?? {}, score: { mode: model.scoring.mode, ...(model.scoring.mode === 'normalized' ? { floor: model.scoring.floor } : {}) }, scoreBaseline: baselineSummary(baselineState) },
       scores,
       thresholds,
       flags,
@@ -143,7 +155,13 @@ async function evaluateLstm(train: MetricsTable, test: MetricsTable, labels: Uin
   }
 }
 
+function baselineSummary(state: ScoreBaselineState | undefined): { window: number; adaptAfter: number; floor: number; initial: number } | null {
+  if (!state) return null;
+  return { window: state.window, adaptAfter: state.adaptAfter, floor: state.floor, initial: restoreScoreBaseline(state).value() };
+}
+
 async function evaluateStatistical(train: MetricsTable, test: MetricsTable, labels: Uint8Array, options: EvaluationOptions, logger: Logger): Promise<EvaluationResult> {
+  if (options.scoreBaseline) throw new InvalidOptionsError('the relative score (score baseline) applies to the lstm-ae detector; the statistical baseline keeps its own rolling baseline', { option: 'scoreBaseline' });
   const statOptions = { ...options.statistical, metrics: train.metrics };
   const t0 = performance.now();
   // pass 1: the detector's scores on the training rows set the threshold
@@ -200,13 +218,25 @@ async function evaluateStatistical(train: MetricsTable, test: MetricsTable, labe
 
 /**
  * Judges window scores in time order with a threshold (adaptive ones update as they go) and maps
- * them to rows: row r takes window rowOf(r)'s score and verdict.
+ * them to rows: row r takes window rowOf(r)'s score and verdict. With a baseline, each score is
+ * judged relative to it and the baseline learns from the verdict — the streaming scorer's order.
  */
-function judge(windowScores: ArrayLike<number>, rows: number, rowOf: (row: number) => number, threshold: Threshold): { scores: Float64Array; thresholds: Float64Array; flags: Uint8Array } {
+function judge(
+  windowScores: ArrayLike<number>,
+  rows: number,
+  rowOf: (row: number) => number,
+  threshold: Threshold,
+  baseline?: ScoreBaseline,
+): { scores: Float64Array; thresholds: Float64Array; flags: Uint8Array } {
+  const wScores = new Float64Array(windowScores.length);
   const wThresholds = new Float64Array(windowScores.length);
   const wFlags = new Uint8Array(windowScores.length);
   for (let k = 0; k < windowScores.length; k++) {
-    const { threshold: th, anomalous } = threshold.observe(windowScores[k]);
+    const raw = windowScores[k];
+    const score = baseline ? baseline.relative(raw) : raw;
+    const { threshold: th, anomalous } = threshold.observe(score);
+    baseline?.observe(raw, anomalous);
+    wScores[k] = score;
     wThresholds[k] = th;
     wFlags[k] = anomalous ? 1 : 0;
   }
@@ -215,7 +245,7 @@ function judge(windowScores: ArrayLike<number>, rows: number, rowOf: (row: numbe
   const flags = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) {
     const k = rowOf(r);
-    scores[r] = windowScores[k];
+    scores[r] = wScores[k];
     thresholds[r] = wThresholds[k];
     flags[r] = wFlags[k];
   }

@@ -2,6 +2,8 @@
 // lazily (loadTf) the first time an LSTM model is created or loaded.
 export type { BackendName, BackendPreference, LoadTfOptions, TfRuntime } from './backend.js';
 export { BACKEND_NAMES, loadTf } from './backend.js';
+export type { FittedBaseline, ScoreBaseline, ScoreBaselineOptions, ScoreBaselineState } from './baseline.js';
+export { DEFAULT_BASELINE_WINDOW, fitScoreBaseline, restoreScoreBaseline } from './baseline.js';
 export type { MetricsTable, ReadCsvOptions } from './csv.js';
 export { parseLabelsCsv, parseMetricsCsv, readLabelsCsv, readMetricsCsv } from './csv.js';
 export type { AgentSample, BatchedScorer, ScorerOptions } from './detector.js';

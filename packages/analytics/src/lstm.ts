@@ -4,6 +4,8 @@ import type { BackendName, BackendPreference, Tf } from './backend.js';
 import { loadTf } from './backend.js';
 import { InvalidOptionsError, ModelShapeError, NotTrainedError } from './errors.js';
 import { LstmNetwork } from './network.js';
+import type { ScoreBaselineOptions, ScoreBaselineState } from './baseline.js';
+import { fitScoreBaseline } from './baseline.js';
 import type { ScalerKind } from './preprocess.js';
 import { Scaler, scaleRows, slidingWindows } from './preprocess.js';
 import type { Threshold, ThresholdOptions } from './threshold.js';
@@ -92,6 +94,11 @@ export interface ScoreOptions {
   mode: ScoreMode;
   /** `normalized`: floor of a metric's divisor as a fraction of the mean training error. Default 0.1. */
   floor?: number;
+  /**
+   * Relative score (see baseline.ts): judge score / median of the last `window` normal scores
+   * instead of the score itself. Off when absent. Used by `calibrate` / `trainLstmAutoencoder`.
+   */
+  baseline?: ScoreBaselineOptions;
 }
 
 /** Saved with the model. */
@@ -141,6 +148,11 @@ export class LstmAutoencoder implements TrainableModel {
   metadata: TrainingMetadata | undefined;
   /** How per-metric errors become a window score (see ScoreMode); set by fitScoring or loadModel. */
   scoring: ScoringState = { mode: 'mae' };
+  /**
+   * The relative-score baseline fitted on the training scores (undefined: scores are judged as they
+   * are). Verdicts and thresholds are then in relative units; each agent starts from a copy.
+   */
+  baseline: ScoreBaselineState | undefined;
   private readonly tf: Tf;
   private readonly net: LstmNetwork;
   /** Adam, kept across train/fit calls (its moments persist like a compiled Keras model's). */
@@ -408,9 +420,32 @@ export class LstmAutoencoder implements TrainableModel {
    */
   async calibrate(trainingRows: readonly ArrayLike<number>[], options: ThresholdOptions = {}, score?: ScoreOptions): Promise<Threshold> {
     const { scores } = score ? await this.fitScoring(trainingRows, score) : await this.scoreRows(trainingRows);
-    this.threshold = calibrateThreshold(scores, options);
+    // with score options, they say whether there is a baseline; without, the model keeps its own (refitted on these rows)
+    const calibration = this.fitBaseline(scores, score ? score.baseline : this.baselineOptions());
+    this.threshold = calibrateThreshold(calibration, options);
     this.logger.info({ method: this.threshold.method, value: this.threshold.value(), windows: scores.length }, 'analytics: threshold calibrated');
     return this.threshold;
+  }
+
+  /** The options of the model's relative-score baseline, or undefined when it has none. */
+  baselineOptions(): ScoreBaselineOptions | undefined {
+    return this.baseline ? { window: this.baseline.window, adaptAfter: this.baseline.adaptAfter } : undefined;
+  }
+
+  /**
+   * Fits the relative-score baseline on training window scores (time order, this model's score
+   * mode) and returns the scores a threshold must be calibrated on: the relative ones, or the
+   * scores themselves when `options` is undefined (which removes the baseline).
+   */
+  fitBaseline(trainingScores: ArrayLike<number>, options: ScoreBaselineOptions | undefined): ArrayLike<number> {
+    if (!options) {
+      this.baseline = undefined;
+      return trainingScores;
+    }
+    const { state, relative } = fitScoreBaseline(trainingScores, options);
+    this.baseline = state;
+    this.logger.info({ window: state.window, adaptAfter: state.adaptAfter, initial: state.history.length }, 'analytics: relative-score baseline fitted');
+    return relative;
   }
 
   /** Releases the tensors held by the model. */

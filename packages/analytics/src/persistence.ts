@@ -3,6 +3,8 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { KeyValueStore, WeightTensorLayout } from '@sliceguard/core';
 import { decodeJson, encodeJson, layoutsEqual } from '@sliceguard/core';
+import type { ScoreBaselineState } from './baseline.js';
+import { checkBaselineState } from './baseline.js';
 import { ModelLoadError, ModelShapeError } from './errors.js';
 import type { CreateModelOptions, LstmAutoencoderConfig, ScoringState, TrainingMetadata } from './lstm.js';
 import { LstmAutoencoder } from './lstm.js';
@@ -28,6 +30,8 @@ export interface ModelManifest {
   threshold?: ThresholdState;
   /** Absent in models saved before score modes existed: plain MAE. */
   scoring?: ScoringState;
+  /** The relative-score baseline (absent: scores are judged as they are). */
+  baseline?: ScoreBaselineState;
   training?: TrainingMetadata;
   weights: { layout: WeightTensorLayout[]; dtype: 'float32'; byteOrder: 'little-endian'; count: number };
 }
@@ -48,6 +52,7 @@ export function modelManifest(model: LstmAutoencoder): ModelManifest {
     scaler: model.scaler.toJSON(),
     threshold: model.threshold?.toJSON(),
     scoring: model.scoring.mode === 'mae' ? { mode: 'mae' } : { ...model.scoring, divisors: [...model.scoring.divisors] },
+    ...(model.baseline ? { baseline: structuredClone(model.baseline) } : {}),
     training: model.metadata,
     weights: { layout, dtype: 'float32', byteOrder: 'little-endian', count: values.length },
   };
@@ -154,6 +159,7 @@ async function fromManifest(manifest: ModelManifest, bytes: Uint8Array, where: s
     model.scaler.load(scaler);
     if (manifest.threshold) model.threshold = restoreThreshold(manifest.threshold);
     if (manifest.scoring) model.scoring = checkScoring(manifest.scoring, manifest.config.metrics.length, where);
+    if (manifest.baseline !== undefined) model.baseline = checkBaselineState(manifest.baseline, `${where}: the saved score baseline`);
     model.metadata = manifest.training;
   } catch (error) {
     model.dispose();

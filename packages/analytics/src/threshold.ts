@@ -71,7 +71,8 @@ function rollingValue(sorted: ArrayLike<number>, q: number, headroom: number): n
   return upper + headroom * Math.max(0, upper - quantileSorted(sorted, 0.5));
 }
 
-function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+/** Linear-interpolated quantile of ascending values (internal; also used by the score baseline). */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.min(sorted.length - 1, lo + 1);
@@ -157,7 +158,8 @@ function potQuantile(initial: number, gpd: { shape: number; scale: number }, ris
   return Number.isFinite(z) ? Math.max(initial, z) : initial;
 }
 
-function insertSorted(a: number[], v: number): void {
+/** Inserts v into ascending a (internal). */
+export function insertSorted(a: number[], v: number): void {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
@@ -168,7 +170,8 @@ function insertSorted(a: number[], v: number): void {
   a.splice(lo, 0, v);
 }
 
-function removeSorted(a: number[], v: number): void {
+/** Removes one v from ascending a, if present (internal). */
+export function removeSorted(a: number[], v: number): void {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {

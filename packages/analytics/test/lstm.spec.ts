@@ -7,12 +7,14 @@ import {
   calibrateThreshold,
   createBatchedScorer,
   createLstmDetector,
+  fitScoreBaseline,
   loadModel,
   loadModelFromKv,
   loadTf,
   LstmAutoencoder,
   ModelLoadError,
   ModelShapeError,
+  restoreScoreBaseline,
   saveModel,
   saveModelToKv,
   trainLstmAutoencoder,
@@ -173,6 +175,83 @@ describe('analytics: LSTM autoencoder', function () {
       await assert.rejects(m.fitScoring(train, { mode: 'nope' as 'mae' }), /score mode/);
     } finally {
       m.dispose();
+    }
+  });
+
+  it('relative score: threshold on relative training scores, saved and restored bit-exactly, streaming = batched = offline judging per agent', async () => {
+    const kv = memoryKv();
+    await saveModelToKv(model, kv, 'copy-rel');
+    const m = await loadModelFromKv(kv, 'copy-rel', { backend: 'wasm' });
+    const dir = await mkdtemp(join(tmpdir(), 'sg-analytics-rel-'));
+    try {
+      const raw = await m.scoreRows(train);
+      const threshold = await m.calibrate(train, { method: 'p99' }, { mode: 'mae', baseline: { window: 60 } });
+      const expected = fitScoreBaseline(raw.scores, { window: 60 });
+      assert.deepEqual(m.baseline, expected.state);
+      assert.equal(m.baseline?.adaptAfter, 30);
+      assert.ok(Object.is(threshold.value(), calibrateThreshold(expected.relative, { method: 'p99' }).value()), 'threshold calibrated on the relative training scores');
+      // calibrate without score options keeps (refits) the model's own baseline
+      await m.calibrate(train, { method: 'p99' });
+      assert.deepEqual(m.baseline, expected.state);
+      await saveModel(m, dir);
+      const loaded = await loadModel(dir, { backend: 'wasm' });
+      try {
+        assert.deepEqual(loaded.baseline, m.baseline);
+        loaded.baseline!.history.forEach((v, i) => assert.ok(Object.is(v, m.baseline!.history[i])));
+        assert.ok(Object.is(loaded.threshold?.value(), m.threshold?.value()));
+      } finally {
+        loaded.dispose();
+      }
+      const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+      manifest.baseline.history = [];
+      await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      await assert.rejects(loadModel(dir, { backend: 'wasm' }), (e: unknown) => e instanceof ModelShapeError && /score baseline/.test(e.message));
+      // two agents: one normal, one whose cpu gets noisier for good (its error level rises) with a spike later
+      const agents = ['steady', 'drift'];
+      const series = [normalSeries(160, 31), normalSeries(160, 32, 5)];
+      for (let t = 40; t < 160; t++) series[1][t][0] += (series[1][t][0] - 10) * 0.6;
+      for (let t = 140; t < 143; t++) series[1][t][2] += 3;
+      const batched = createBatchedScorer({ model: m });
+      const fromBatch = new Map<string, { score: number; anomalous: boolean; threshold: number }[]>();
+      for (let t = 0; t < 160; t++) {
+        const verdicts = await batched.pushMany(agents.map((agentId, i) => ({ agentId, sample: { at: t, values: valuesOf(series[i][t]) } })));
+        for (const [agentId, list] of verdicts) for (const v of list) fromBatch.set(agentId, [...(fromBatch.get(agentId) ?? []), { score: v.score, anomalous: v.anomalous, threshold: v.threshold }]);
+      }
+      for (const [i, agentId] of agents.entries()) {
+        const det = createLstmDetector({ model: m });
+        const streamed: { score: number; anomalous: boolean }[] = [];
+        for (let t = 0; t < 160; t++) {
+          const v = await det.push({ at: t, values: valuesOf(series[i][t]) });
+          if (v) streamed.push(v);
+        }
+        // offline: the same windows' raw scores judged against a fresh copy of the baseline
+        const offline = await m.scoreRows(series[i]);
+        const base = restoreScoreBaseline(m.baseline!);
+        const th = m.threshold!.value();
+        const batch = fromBatch.get(agentId)!;
+        assert.equal(streamed.length, offline.count);
+        assert.equal(batch.length, offline.count);
+        let flagged = 0;
+        for (let k = 0; k < offline.count; k++) {
+          const rel = base.relative(offline.scores[k]);
+          const anomalous = rel > th;
+          base.observe(offline.scores[k], anomalous);
+          assert.ok(Math.abs(streamed[k].score - rel) <= 1e-5 * Math.max(1, rel), `${agentId} window ${k}: streamed ${streamed[k].score} vs offline ${rel}`);
+          assert.ok(Math.abs(batch[k].score - rel) <= 1e-5 * Math.max(1, rel), `${agentId} window ${k}: batched ${batch[k].score} vs offline ${rel}`);
+          assert.equal(streamed[k].anomalous, anomalous, `${agentId} window ${k}`);
+          assert.equal(batch[k].anomalous, anomalous, `${agentId} window ${k}`);
+          assert.equal(batch[k].threshold, th);
+          if (anomalous) flagged++;
+        }
+        if (agentId === 'drift') {
+          const k = 141 - 8 + 1; // a window holding the spike
+          assert.ok(batch[k].anomalous, 'the spike on the drifted agent is flagged');
+          assert.ok(flagged > 0);
+        }
+      }
+    } finally {
+      m.dispose();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

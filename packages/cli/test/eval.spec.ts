@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLstmDetector, loadModel } from '@sliceguard/analytics';
 import { seededRng } from '@sliceguard/core';
 import { run } from './helpers.js';
 
@@ -77,6 +78,51 @@ describe('cli: eval', function () {
     const bad = await run('eval', '--model', p('model'), '--train', p('train.csv'), '--test', p('test.csv'), '--labels', p('labels.csv'), '--score', 'max');
     assert.notEqual(bad.code, 0);
     assert.match(bad.err, /--score must be one of mae, normalized/);
+  });
+
+  it('--score-baseline: relative scores on a saved model; the model saved with them streams the verdicts of --scores-out', async () => {
+    const args = ['eval', '--model', p('model'), '--train', p('train.csv'), '--test', p('test.csv'), '--labels', p('labels.csv'), '--backend', 'wasm'];
+    const r = await run(...args, '--json', '--score-baseline', '50', '--threshold', 'p99,spot', '--scores-out', p('rel-scores.csv'), '--save-model', p('rel-model'));
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.config.scoreBaseline.window, 50);
+    assert.equal(j.config.scoreBaseline.adaptAfter, 25);
+    assert.ok(j.threshold.initial > 1 && j.threshold.initial < 10, `threshold in relative units: ${j.threshold.initial}`);
+    assert.equal(j.report.detectedEvents, 1, 'the 10-row shift (shorter than adaptAfter) is flagged');
+    assert.equal(j.alternatives[0].threshold.method, 'spot');
+    const lines = (await readFile(p('rel-scores.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split(','));
+    const model = await loadModel(p('rel-model'), { backend: 'wasm' });
+    try {
+      assert.equal(model.baseline?.window, 50);
+      const det = createLstmDetector({ model });
+      const rows = (await readFile(p('test.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+      for (let t = 0; t < rows.length; t++) {
+        const v = await det.push({ at: rows[t][0] * 1000, values: { cpu: rows[t][1], rt: rows[t][2] } });
+        if (t < 9) continue;
+        const [, score, threshold, flag] = lines[t];
+        assert.ok(v, `a verdict at row ${t}`);
+        assert.ok(Math.abs(v.score - Number(score)) <= 1e-5 * Math.max(1, v.score), `row ${t}: streamed ${v.score} vs eval ${score}`);
+        assert.equal(v.threshold, Number(threshold));
+        assert.equal(v.anomalous ? '1' : '0', flag, `row ${t}`);
+      }
+    } finally {
+      model.dispose();
+    }
+    // the saved model keeps its baseline unless told otherwise; 0 turns it off; a bare flag is one day of 1-minute windows
+    const own = JSON.parse((await run('eval', '--model', p('rel-model'), '--train', p('train.csv'), '--test', p('test.csv'), '--labels', p('labels.csv'), '--backend', 'wasm', '--json')).out);
+    assert.equal(own.config.scoreBaseline.window, 50);
+    assert.equal(own.report.rocAuc, j.report.rocAuc);
+    const off = JSON.parse((await run(...args, '--json', '--score-baseline', '0')).out);
+    assert.equal(off.config.scoreBaseline, null);
+    const day = await run(...args, '--score-baseline');
+    assert.equal(day.code, 0, day.err);
+    assert.match(day.out, /relative score: window score \/ median of the last 1440 normal window scores/);
+    const tooSmall = await run(...args, '--score-baseline', '2');
+    assert.equal(tooSmall.code, 1);
+    assert.match(tooSmall.err, /--score-baseline must be 0 \(off\) or a window of at least 3/);
+    const stat = await run('eval', '--train', p('train.csv'), '--test', p('test.csv'), '--labels', p('labels.csv'), '--detector', 'statistical', '--score-baseline', '50');
+    assert.equal(stat.code, 1);
+    assert.match(stat.err, /applies to the lstm-ae detector/);
   });
 
   it('evaluates the statistical baseline on univariate data (no timestamp: row index in --scores-out)', async () => {

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { BackendPreference, DetectorKind, EvaluationResult, GapPolicy, ScoreMode, ThresholdMethod } from '@sliceguard/analytics';
-import { BACKEND_NAMES, DETECTOR_KINDS, evaluateDetector, readLabelsCsv, readMetricsCsv, SCORE_MODES, scoresCsv, THRESHOLD_METHODS } from '@sliceguard/analytics';
+import { BACKEND_NAMES, DEFAULT_BASELINE_WINDOW, DETECTOR_KINDS, evaluateDetector, readLabelsCsv, readMetricsCsv, SCORE_MODES, scoresCsv, THRESHOLD_METHODS } from '@sliceguard/analytics';
 import type { Logger } from '@sliceguard/core';
 import { InvalidInputError } from '@sliceguard/core';
 import type { Command } from 'commander';
@@ -31,6 +31,7 @@ interface EvalOptions {
   learningRate?: string;
   seed?: string;
   score?: string;
+  scoreBaseline?: string | boolean;
   statMethod?: string;
   statWindow?: string;
   verbose?: boolean;
@@ -48,6 +49,16 @@ function num(name: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new InvalidInputError(`--${name} must be a number, got "${v}"`, { option: name });
   return n;
+}
+
+/** --score-baseline: absent → undefined (the model's own), bare → the default window, 0 → off, N → window N. */
+function scoreBaseline(v: string | boolean | undefined): { window: number } | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === true) return { window: DEFAULT_BASELINE_WINDOW };
+  const n = int('score-baseline', String(v)) as number;
+  if (n === 0) return null;
+  if (n < 3) throw new InvalidInputError(`--score-baseline must be 0 (off) or a window of at least 3 scores, got "${String(v)}"`, { option: 'score-baseline' });
+  return { window: n };
 }
 
 function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
@@ -74,6 +85,8 @@ function stderrLogger(ctx: CliContext, verbose: boolean): Logger {
   return logger;
 }
 
+const baselineOf = (r: EvaluationResult): { window: number } | null => (r.config.scoreBaseline as { window: number } | null | undefined) ?? null;
+
 const f3 = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(3));
 
 function human(r: EvaluationResult, files: { train: string; test: string }): string {
@@ -82,6 +95,7 @@ function human(r: EvaluationResult, files: { train: string; test: string }): str
     `detector ${r.detector}${r.backend ? ` (TensorFlow.js backend ${r.backend})` : ''} on ${r.metrics.length} metric(s)`,
     `train ${files.train}: ${r.trainRows} rows; test ${files.test}: ${r.testRows} rows, ${p.anomalousRows} anomalous in ${p.events} event(s)`,
     `threshold ${r.threshold.method}${r.threshold.adaptive ? ' (adaptive)' : ''}: ${r.threshold.initial.toPrecision(6)} from training scores${r.threshold.adaptive ? `, ${r.threshold.final.toPrecision(6)} at the end` : ''}`,
+    ...(baselineOf(r) ? [`relative score: window score / median of the last ${baselineOf(r)?.window} normal window scores (threshold in those units)`] : []),
     '',
     `  precision ${f3(p.precision)}  recall ${f3(p.recall)}  F1 ${f3(p.f1)}            (no adjustment)`,
     `  precision ${f3(p.pointAdjusted.precision)}  recall ${f3(p.pointAdjusted.recall)}  F1 ${f3(p.pointAdjusted.f1)}            (point-adjusted)`,
@@ -123,6 +137,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--learning-rate <lr>', 'Adam learning rate (default 1e-3)')
     .option('--seed <n>', 'initial-weight seed (default 1)')
     .option('--score <mode>', `LSTM window score: ${SCORE_MODES.join(' | ')} (mae: the paper; normalized: each metric's error divided by its mean training error). Default: mae, or a saved model's own`)
+    .option(
+      '--score-baseline [windows]',
+      `LSTM relative score: each window score divided by the median of the last <windows> normal window scores (drift-robust; threshold calibrated on the training scores transformed the same way). Bare flag: ${DEFAULT_BASELINE_WINDOW} (one day at 1-minute sampling); 0: off. Default: off, or a saved model's own`,
+    )
     .option('--stat-method <m>', 'statistical baseline: robust-z | ewma (default robust-z)')
     .option('--stat-window <n>', 'statistical baseline window in rows (default 120)')
     .option('--verbose', 'log every epoch')
@@ -145,6 +163,7 @@ export function register(program: Command, ctx: CliContext): void {
         threshold: { method, quantile: num('quantile', opts.quantile), risk: num('risk', opts.risk) },
         extraThresholds: extra.map((m) => ({ method: m, quantile: num('quantile', opts.quantile), risk: num('risk', opts.risk) })),
         score: opts.score === undefined ? undefined : { mode: oneOf<ScoreMode>('score', opts.score, SCORE_MODES) },
+        scoreBaseline: scoreBaseline(opts.scoreBaseline),
         model: { window: int('window', opts.window), encoderUnits: units, learningRate: num('learning-rate', opts.learningRate), seed: int('seed', opts.seed) },
         train: {
           epochs: int('epochs', opts.epochs),
