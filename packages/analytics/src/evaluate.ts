@@ -30,7 +30,8 @@ export interface EvaluationOptions {
   score?: ScoreOptions;
   /**
    * LSTM relative score (see baseline.ts): options to fit it on the training scores, `null` to judge
-   * plain scores; undefined: `score.baseline` if given, else the model's own (none for a new model).
+   * plain scores; undefined: `score.baseline` if given, else the model's own (none for a new model;
+   * a saved model keeps its baseline under another `score` mode unless this is `null`).
    */
   scoreBaseline?: ScoreBaselineOptions | null;
   statistical?: Omit<StatisticalDetectorOptions, 'metrics' | 'threshold'>;
@@ -107,7 +108,7 @@ async function evaluateLstm(train: MetricsTable, test: MetricsTable, labels: Uin
     const training = options.loadModelDir ? model.metadata : await model.train(train.rows, { ...options.train, signal: options.signal });
     const t1 = performance.now();
     const { scores: rawTrainScores } = options.score ? await model.fitScoring(train.rows, options.score) : await model.scoreRows(train.rows);
-    const baselineOptions = options.scoreBaseline === undefined ? (options.score ? options.score.baseline : model.baselineOptions()) : (options.scoreBaseline ?? undefined);
+    const baselineOptions = options.scoreBaseline === undefined ? (options.score?.baseline ?? model.baselineOptions()) : (options.scoreBaseline ?? undefined);
     // the threshold is calibrated on the training scores as judged: relative ones with a baseline
     const trainScores = model.fitBaseline(rawTrainScores, baselineOptions);
     const baselineState = model.baseline;

@@ -112,6 +112,9 @@ describe('cli: eval', function () {
     const own = JSON.parse((await run('eval', '--model', p('rel-model'), '--train', p('train.csv'), '--test', p('test.csv'), '--labels', p('labels.csv'), '--backend', 'wasm', '--json')).out);
     assert.equal(own.config.scoreBaseline.window, 50);
     assert.equal(own.report.rocAuc, j.report.rocAuc);
+    const ownNormalized = JSON.parse((await run('eval', '--model', p('rel-model'), '--train', p('train.csv'), '--test', p('test.csv'), '--labels', p('labels.csv'), '--backend', 'wasm', '--json', '--score', 'normalized')).out);
+    assert.equal(ownNormalized.config.score.mode, 'normalized');
+    assert.equal(ownNormalized.config.scoreBaseline.window, 50, 'another score mode keeps the saved baseline');
     const off = JSON.parse((await run(...args, '--json', '--score-baseline', '0')).out);
     assert.equal(off.config.scoreBaseline, null);
     const day = await run(...args, '--score-baseline');
