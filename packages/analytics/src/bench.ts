@@ -139,15 +139,17 @@ export async function run(options: BenchOptions): Promise<Record<string, unknown
   const { quick, log } = options;
   const loadBefore = loadavg()[0];
   const result: Record<string, unknown> = { window: WINDOW, features: FEATURES, quick };
-  // quick mode only checks the plumbing: 4 units and a handful of windows
+  // quick mode only checks the plumbing: 4 units and a handful of windows.
+  // The CPU backend goes first: tfjs's backend is process-wide, and the suites after this one (the
+  // simulations' LSTM) must run on the backend `auto` would pick, not on the slow reference.
   const backends: { name: BackendName; sizes: Sizes }[] = quick
     ? [
-        { name: 'wasm', sizes: { inferBatches: [2, 8], trainWindows: 8, trainBatches: [4], reps: 1, units: 4 } },
         { name: 'cpu', sizes: { inferBatches: [2], trainWindows: 2, trainBatches: [2], reps: 1, units: 4 } },
+        { name: 'wasm', sizes: { inferBatches: [2, 8], trainWindows: 8, trainBatches: [4], reps: 1, units: 4 } },
       ]
     : [
-        { name: 'wasm', sizes: { inferBatches: [50, 500], trainWindows: 20_000, trainBatches: [50, 256], reps: 3, units: 32 } },
         { name: 'cpu', sizes: { inferBatches: [50, 500], trainWindows: 1_000, trainBatches: [50, 256], reps: 1, units: 32 } },
+        { name: 'wasm', sizes: { inferBatches: [50, 500], trainWindows: 20_000, trainBatches: [50, 256], reps: 3, units: 32 } },
       ];
   // statistical baseline: samples per second for one detector over 38 metrics (robust z, window 120)
   const samples = quick ? 200 : 20_000;
