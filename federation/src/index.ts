@@ -88,6 +88,8 @@ export type { CombinedModel, CrossDomainBridge, CrossDomainBridgeOptions, Domain
 export { directionEvidence, REJECT_EVIDENCE, screenRound } from './screening.js';
 export type { ScreenedUpdate, ScreeningOptions, ScreeningResult } from './screening.js';
 export { ATTACKS, DEFAULT_DEFENSES, DEFAULT_GROUPS, evaluateFederation, poisoningTable } from './evaluate.js';
+export type { EvaluationArgs, EvaluationRun } from './evaluate-cli.js';
+export { EVALUATION_OPTIONS, evaluationOptionsFromArgs, formatEvaluationReport, runEvaluationCommand } from './evaluate-cli.js';
 export type {
   AttackKind,
   DatasetGroup,

@@ -16,6 +16,9 @@ export async function main(argv: string[], io: Partial<CliContext> = {}): Promis
   const program = new Command('sliceguard')
     .description('Zero-touch security for 5G/B5G network slices: closed loops, federated detection, trust.')
     .version('0.1.0')
+    // an option after a subcommand's name belongs to that subcommand, even where its parent has one of
+    // the same name (`coordinator evaluate --model lstm` vs `coordinator --model streamer`)
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,36 @@ describe('sliceguard coordinator', function () {
     const badSpec = await run('coordinator', 'evaluate', '--groups', 'nope');
     assert.equal(badSpec.code, 1);
     assert.match(badSpec.err, /unknown group\(s\) nope/);
+    const badModel = await run('coordinator', 'evaluate', '--groups', 'sim', '--model', 'svm');
+    assert.equal(badModel.code, 1);
+    assert.match(badModel.err, /--model must be one of dense, lstm, got "svm"/);
+    const badFraction = await run('coordinator', 'evaluate', '--groups', 'sim', '--fractions', '0.3,1.5');
+    assert.equal(badFraction.code, 1);
+    assert.match(badFraction.err, /--fractions must lie in \(0, 1\)/);
+    const badNumber = await run('coordinator', 'evaluate', '--groups', 'sim', '--rows', 'many');
+    assert.equal(badNumber.code, 1);
+    assert.match(badNumber.err, /--rows must be a number, got "many"/);
+  });
+
+  it('evaluate runs the same evaluation as evaluate-main (several seeds, the sim group), --json and --out', async () => {
+    const out = join(dir, 'eval.json');
+    const r = await run('coordinator', 'evaluate', '--groups', 'sim', '--sim-nfs', '3', '--clients', '3', '--rounds', '1', '--comparison-only', '--seeds', '1,2', '--json', '--out', out);
+    const report = JSON.parse(r.out) as {
+      model: { kind: string };
+      groups: { group: string; clients: unknown[]; comparison: { runs: { seed: number }[]; rounds: number } }[];
+      checks: { group: string; check: string; pass: boolean }[];
+    };
+    assert.equal(report.model.kind, 'dense');
+    assert.deepEqual(report.groups.map((g) => g.group), ['sim']);
+    assert.equal(report.groups[0].clients.length, 3);
+    assert.deepEqual(report.groups[0].comparison.runs.map((x) => x.seed), [1, 2], 'one comparison run per seed');
+    assert.equal(report.groups[0].comparison.rounds, 1);
+    assert.ok(report.checks.length > 0);
+    // the exit code follows the computed checks
+    assert.equal(r.code, report.checks.some((c) => !c.pass) ? 1 : 0, r.err);
+    const written = JSON.parse(readFileSync(out, 'utf8')) as { run: { command: string; wallSeconds: number }; checks: unknown[] };
+    assert.match(written.run.command, /^sliceguard coordinator evaluate .*--groups sim/);
+    assert.deepEqual(written.checks, report.checks);
   });
 
   it('runs rounds over NATS with LevelDB state, then shows them with status', async () => {

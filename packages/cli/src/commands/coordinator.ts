@@ -1,11 +1,11 @@
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createLogger, InvalidInputError, silentLogger } from '@sliceguard/core';
 import {
-  DEFAULT_GROUPS,
-  evaluateFederation,
-  poisoningTable,
+  EVALUATION_OPTIONS,
+  type EvaluationArgs,
+  formatEvaluationReport,
   type RoundReport,
+  runEvaluationCommand,
   startCoordinatorService,
 } from '@sliceguard/federation';
 import { readCredentialFile, readKeyFile, TrustStore } from '@sliceguard/identity';
@@ -213,43 +213,27 @@ export function register(program: Command, ctx: CliContext): void {
       }
     });
 
-  cmd
+  const evaluate = cmd
     .command('evaluate')
-    .description('federated vs central detection F1 and poisoning robustness on labeled server-metric data (long: run with nice -n 10)')
-    .option('--data <dir>', 'the server-metrics directory', '../shared/data/server-metrics')
-    .option('--groups <names>', `comma-separated data-set groups (${DEFAULT_GROUPS.map((g) => `${g.name}: ${g.datasets.join('+')}`).join('; ')})`)
-    .option('--rounds <n>', 'federated rounds (default 8)')
-    .option('--rows <n>', 'recent rows per client', '1000')
-    .option('--clients <n>', 'clients per group', '10')
-    .option('--seed <n>', 'seed', '42')
-    .option('--out <file>', 'also write the JSON report here')
+    .description('federated vs central detection F1 and poisoning robustness on labeled server-metric data or simulated NF metrics (long: run with nice -n 10)');
+  for (const o of EVALUATION_OPTIONS) {
+    const flags = o.value === undefined ? `--${o.flag}` : `--${o.flag} <${o.value}>`;
+    if (o.default !== undefined) evaluate.option(flags, o.help, o.default);
+    else evaluate.option(flags, o.help);
+  }
+  evaluate
     .option('--json', 'print the JSON report instead of tables')
-    .action(async (flags: { data: string; groups?: string; rounds?: string; rows: string; clients: string; seed: string; out?: string; json?: boolean }, command: Command) => {
-      // --rounds and --json also exist on the parent command, which may take them
-      const globals = command.optsWithGlobals() as { rounds?: string; json?: boolean };
-      const opts = { ...flags, rounds: flags.rounds ?? globals.rounds ?? '8', json: Boolean(flags.json || globals.json) };
-      const wanted = opts.groups?.split(',').map((s) => s.trim()) ?? DEFAULT_GROUPS.map((g) => g.name);
-      const unknown = wanted.filter((w) => !DEFAULT_GROUPS.some((g) => g.name === w));
-      if (unknown.length > 0) throw new InvalidInputError(`unknown group(s) ${unknown.join(', ')}; known: ${DEFAULT_GROUPS.map((g) => g.name).join(', ')}`, { field: '--groups' });
-      const report = await evaluateFederation({
-        dataDir: resolve(opts.data),
-        groups: DEFAULT_GROUPS.filter((g) => wanted.includes(g.name)),
-        rounds: positiveNumber('--rounds', opts.rounds),
-        rowsPerClient: positiveNumber('--rows', opts.rows),
-        clients: positiveNumber('--clients', opts.clients),
-        seed: Number(opts.seed),
-        log: (line) => ctx.err(`${line}\n`),
-      });
-      if (opts.out) writeFileSync(resolve(opts.out), `${JSON.stringify(report, null, 2)}\n`);
-      emit(ctx, opts.json, report, () =>
-        [
-          ...report.groups.map(
-            (g) =>
-              `## ${g.group} (${g.datasets.join(', ')})\ncentral F1 ${g.central.meanF1}, federated FedAvg F1 ${g.clean.fedavg?.meanF1}\n\n${poisoningTable(g)}\n\npoint-adjusted F1\n${poisoningTable(g, 'meanF1PointAdjusted')}`,
-          ),
-          ...report.checks.map((c) => `${c.pass ? 'PASS' : 'FAIL'} ${c.group}: ${c.check} — ${c.detail}`),
-        ].join('\n'),
+    .action(async (flags: Record<string, string | boolean | undefined>, command: Command) => {
+      const args = Object.fromEntries(EVALUATION_OPTIONS.map((o) => [o.key, flags[o.key]])) as unknown as EvaluationArgs;
+      const json = Boolean(flags.json);
+      // the command as given (for the report's run record): the options set on the command line
+      const given = EVALUATION_OPTIONS.filter((o) => command.getOptionValueSource(o.key) === 'cli').map((o) =>
+        o.value === undefined ? `--${o.flag}` : `--${o.flag} ${String(flags[o.key])}`,
       );
+      args.data = resolve(args.data);
+      if (args.out) args.out = resolve(args.out);
+      const { report } = await runEvaluationCommand(args, { err: (line) => ctx.err(line), command: ['sliceguard coordinator evaluate', ...given].join(' ') });
+      emit(ctx, json, report, () => formatEvaluationReport(report).trimEnd());
       if (report.checks.some((c) => !c.pass)) ctx.setExitCode(1);
     });
 }
