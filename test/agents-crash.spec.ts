@@ -12,23 +12,13 @@ import { createDomainAuthority, TrustStore, writeCredentialFile, writeKeyFile } 
 import { runAgentProcess } from '@sliceguard/agents';
 import type { RunningAgent } from '@sliceguard/agents';
 import { DurableState, openStore } from '@sliceguard/store';
-import { type NatsServerHandle, startNatsServer, waitUntil } from '@sliceguard/test-utils';
+import { edgeTopologyYaml, type NatsServerHandle, startNatsServer, waitUntil } from '@sliceguard/test-utils';
 import { main } from '@sliceguard/cli';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CLI = join(ROOT, 'packages/cli/bin/sliceguard.js');
 
-const TOPOLOGY = `version: 1
-domains:
-  - id: d1
-    slices:
-      - id: s1
-        subslices:
-          - id: edge1
-            kind: edge
-            nfs:
-              - { id: web, type: web, kind: cnf, exporter: { url: "http://127.0.0.1:1/metrics" } }
-`;
+const TOPOLOGY = edgeTopologyYaml(['id: web, type: web, kind: cnf, exporter: { url: "http://127.0.0.1:1/metrics" }']);
 
 const until = (what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> => waitUntil(check, { timeoutMs, what, intervalMs: 50 });
 

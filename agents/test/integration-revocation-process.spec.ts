@@ -6,22 +6,12 @@ import { silentLogger, systemClock } from '@sliceguard/core';
 import { connectNatsBus, REVOCATIONS_TOPIC } from '@sliceguard/bus';
 import type { NatsBus } from '@sliceguard/bus';
 import { createDomainAuthority, TrustStore, writeCredentialFile, writeKeyFile } from '@sliceguard/identity';
-import { type NatsServerHandle, startNatsServer, waitUntil } from '@sliceguard/test-utils';
+import { edgeTopologyYaml, type NatsServerHandle, startNatsServer, waitUntil } from '@sliceguard/test-utils';
 import type { TrustTransitionEvent } from '@sliceguard/trust';
 import type { DomainAgent, RunningAgent } from '../src/index.js';
 import { runAgentProcess } from '../src/index.js';
 
-const TOPOLOGY = `version: 1
-domains:
-  - id: d1
-    slices:
-      - id: s1
-        subslices:
-          - id: edge1
-            kind: edge
-            nfs:
-              - { id: web, type: web, kind: cnf }
-`;
+const TOPOLOGY = edgeTopologyYaml(['id: web, type: web, kind: cnf']);
 
 const until = (what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> => waitUntil(check, { timeoutMs, what, intervalMs: 25 });
 

@@ -8,23 +8,12 @@ import type { NatsBus } from '@sliceguard/bus';
 import { createCoordinator } from '@sliceguard/federation';
 import type { Coordinator } from '@sliceguard/federation';
 import { createDomainAuthority, TrustStore, writeCredentialFile, writeKeyFile } from '@sliceguard/identity';
-import { type NatsServerHandle, startNatsServer, waitUntil } from '@sliceguard/test-utils';
+import { edgeTopologyYaml, type NatsServerHandle, startNatsServer, waitUntil } from '@sliceguard/test-utils';
 import type { RunningAgent } from '../src/index.js';
 import { runAgentProcess } from '../src/index.js';
 
 const METRICS = ['cpu_usage', 'http_requests_per_s', 'http_response_ms'];
-const TOPOLOGY = `version: 1
-domains:
-  - id: d1
-    slices:
-      - id: s1
-        subslices:
-          - id: edge1
-            kind: edge
-            nfs:
-              - { id: web-1, type: web, kind: cnf, metrics: [${METRICS.join(', ')}] }
-              - { id: web-2, type: web, kind: cnf, metrics: [${METRICS.join(', ')}] }
-`;
+const TOPOLOGY = edgeTopologyYaml(['web-1', 'web-2'].map((id) => `id: ${id}, type: web, kind: cnf, metrics: [${METRICS.join(', ')}]`));
 
 function csv(seed: string, load: number, rows = 300): string {
   const rng = seededRng(seed);

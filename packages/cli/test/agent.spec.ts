@@ -3,21 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDomainAuthority, writeCredentialFile, writeKeyFile } from '@sliceguard/identity';
-import { freePort, type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
+import { edgeTopologyYaml, freePort, type NatsServerHandle, startNatsServer } from '@sliceguard/test-utils';
 import { main } from '../src/main.js';
 import { run } from './helpers.js';
 
-const TOPOLOGY = `version: 1
-domains:
-  - id: d1
-    slices:
-      - id: s1
-        subslices:
-          - id: edge1
-            kind: edge
-            nfs:
-              - { id: web, type: web, kind: cnf }
-`;
+const TOPOLOGY = edgeTopologyYaml(['id: web, type: web, kind: cnf']);
 
 describe('cli: sliceguard agent', function () {
   this.timeout(60_000);

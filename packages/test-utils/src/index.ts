@@ -8,3 +8,4 @@ export {
 } from './nats-server.js';
 export type { NatsClusterHandle, NatsServerHandle, NatsServerOptions } from './nats-server.js';
 export { type WaitUntilOptions, waitUntil } from './wait.js';
+export { edgeTopologyYaml } from './topology.js';
