@@ -356,17 +356,27 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     stop(reason = 'stopped') {
       stopping ??= (async () => {
         logger.info({ reason }, 'agent stopping');
-        await app?.close();
+        // Every step runs even when an earlier one fails (each failure is logged), so a stop always
+        // ends with the store closed and the bus gone, and never leaves a rejected promise behind.
+        const step = async (what: string, fn: () => unknown): Promise<void> => {
+          try {
+            await fn();
+          } catch (error) {
+            logger.error({ err: error }, `stopping: ${what} failed`);
+          }
+        };
+        await step('closing the HTTP API', () => app?.close());
         // the learner first: it persists its buffer while the store is open (the agent's knowledge closes it)
-        await learner?.stop().catch((error: unknown) => logger.error({ err: error }, 'stopping the NF learner failed'));
-        await agent.stop();
-        revocations.unsubscribe();
-        await trustManager?.close();
-        await durability.flush().catch((error: unknown) => logger.error({ err: error }, 'flushing durable state failed'));
+        await step('stopping the NF learner', () => learner?.stop());
+        await step('stopping the agent', () => agent.stop());
+        await step('unsubscribing from revocations', () => revocations.unsubscribe());
+        await step('closing the trust manager', () => trustManager?.close());
+        await step('flushing durable state', () => durability.flush());
         durability.detach();
-        for (const o of opened) await o.close().catch(() => {});
-        // A NATS connection drained while its server is gone keeps reconnecting and holds the process open.
-        await (bus.isConnected ? bus.drain() : bus.close()).catch(() => bus.close());
+        for (const o of opened) await step('closing a store', () => o.close());
+        // A NATS connection drained while its server is gone keeps reconnecting and holds the process
+        // open; a drain that fails (e.g. times out on a loaded machine) falls back to close.
+        await step('closing the bus', () => (bus.isConnected ? bus.drain() : bus.close()).catch(() => bus.close()));
         resolveDone();
       })();
       return stopping;

@@ -176,7 +176,12 @@ describe('cli: sliceguard up with LSTM NF agents and an FL coordinator per domai
 
     up.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => (up!.exitCode !== null ? r(up!.exitCode) : up!.once('exit', (c) => r(c))));
-    assert.equal(code, 0, `${out}\n${err}`);
+    const tails = (): string =>
+      ['s1', 's2']
+        .map((id) => join(data, `agents/d1_${id}/agent.log`))
+        .map((f) => `--- ${f}\n${existsSync(f) ? readFileSync(f, 'utf8').split('\n').slice(-15).join('\n') : '(none)'}`)
+        .join('\n');
+    assert.equal(code, 0, `${out}\n${err}\n${tails()}`);
     assert.match(err, /up: received SIGTERM; stopping 5 agents and 1 FL coordinators/);
     assert.match(out, /stopped: 5 agents, 1 FL coordinators\n/);
   });
