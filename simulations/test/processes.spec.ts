@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { resolveAgents, loadTopology, examplePath } from '@sliceguard/topology';
 import { startNatsServer, type NatsServerHandle } from '@sliceguard/test-utils';
 import { agentsSecurityLayer, InvalidSimulationOptionsError, placeAgents, runScenario, SimulationRunError } from '../src/index.js';
+import { assertLedgerComplete } from './ledger.js';
 
 type Hosts = readonly { index: number; pid: number; agents: readonly string[] }[];
 
@@ -62,15 +63,7 @@ describe('simulations: agents spread over processes (--processes) over a real na
     assert.match(restart?.detail ?? '', new RegExp(`stopped and started again in agents host ${hostOf.get(restart!.target)}`));
     assert.ok(report.messages.some((m) => m.from === restart!.target && m.kind === 'escalate' && m.t > restart!.t));
     // nothing lost across processes: every escalation and delegation received, every outcome back
-    const ledger = report.notes.find((n) => n.startsWith('coordination ledger'));
-    const m = /escalations (\d+) sent \/ (\d+) received; delegations (\d+) sent \/ (\d+) received \/ (\d+) outcomes back; \d+ retried copies; (\d+) lost/.exec(ledger ?? '');
-    assert.ok(m, ledger);
-    const [, escSent, escRecv, delSent, delRecv, outcomes, lost] = m.map(Number);
-    assert.ok(escSent > 0 && delSent > 0, ledger);
-    assert.equal(escRecv, escSent, ledger);
-    assert.equal(delRecv, delSent, ledger);
-    assert.equal(outcomes, delSent, ledger);
-    assert.equal(lost, 0, ledger);
+    assertLedgerComplete(report);
     assert.equal(report.figures.messages.sent > 0, true);
     assert.deepEqual(report.figures.messages.rejected, {}, 'no signed message rejected');
     // trust scores come from the domain agent's Trust Manager in host 0
@@ -155,15 +148,7 @@ describe('simulations: agents spread over processes (--processes) over a real na
     // a node with agents on it was killed, and with it the harness connection of a host or of the simulation (the observer's node never)
     assert.match(crash?.detail ?? '', /^killed nats-server nats-1 \(port \d+, SIGKILL\) with [1-9]\d* agent connection\(s\), \d+ FL connection\(s\) and the harness connection\(s\) of (host \d|the simulation)/, crash?.detail);
     assert.match(crash!.detail!, /every client \(14 in 2 agents host\(s\), and the simulation's\) reconnected/);
-    const ledger = report.notes.find((n) => n.startsWith('coordination ledger'));
-    const m = /escalations (\d+) sent \/ (\d+) received; delegations (\d+) sent \/ (\d+) received \/ (\d+) outcomes back; \d+ retried copies; (\d+) lost/.exec(ledger ?? '');
-    assert.ok(m, ledger);
-    const [, escSent, escRecv, delSent, delRecv, outcomes, lost] = m.map(Number);
-    assert.ok(escSent > 0 && delSent > 0, ledger);
-    assert.equal(escRecv, escSent, ledger);
-    assert.equal(delRecv, delSent, ledger);
-    assert.equal(outcomes, delSent, ledger);
-    assert.equal(lost, 0, ledger);
+    assertLedgerComplete(report);
     assert.equal(report.notes.filter((n) => n.startsWith('lost message')).length, 0);
     // coordination went on after the crash, across processes
     assert.ok(report.messages.some((x) => x.kind === 'delegate' && x.t > crash!.t), 'a delegation after the crash');

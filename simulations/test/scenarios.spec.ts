@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { agentsSecurityLayer, runScenario } from '../src/index.js';
+import { assertLedgerComplete } from './ledger.js';
 
 /** Each scenario in short mode with the real agents (statistical detector: no TensorFlow in unit tests). */
 const loops = () => agentsSecurityLayer({ detector: 'statistical' });
@@ -63,15 +64,7 @@ describe('simulations: broker failover over a real nats-server cluster (short mo
     const { report } = await runScenario('broker-failover', { seed: 1, short: true, security: loops() });
     const crash = report.faults.find((x) => x.kind === 'broker-crash');
     assert.match(crash?.detail ?? '', /^killed nats-server .* with [1-9]\d* agent connection/);
-    const ledger = report.notes.find((n) => n.startsWith('coordination ledger'));
-    const m = /escalations (\d+) sent \/ (\d+) received; delegations (\d+) sent \/ (\d+) received \/ (\d+) outcomes back; \d+ retried copies; (\d+) lost/.exec(ledger ?? '');
-    assert.ok(m, ledger);
-    const [, escSent, escRecv, delSent, delRecv, outcomes, lost] = m.map(Number);
-    assert.ok(escSent > 0 && delSent > 0, ledger);
-    assert.equal(escRecv, escSent);
-    assert.equal(delRecv, delSent);
-    assert.equal(outcomes, delSent);
-    assert.equal(lost, 0);
+    assertLedgerComplete(report);
     assert.ok(report.checks.every((c) => c.pass), JSON.stringify(report.checks));
   });
 });

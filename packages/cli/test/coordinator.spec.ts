@@ -12,6 +12,34 @@ import { LstmAutoencoder, saveModel } from '@sliceguard/analytics';
 import { federatedLstm } from '@sliceguard/agents';
 import { run } from './helpers.js';
 
+const CLI = resolve(fileURLToPath(new URL('../../bin/sliceguard.js', import.meta.url)));
+
+/**
+ * `sliceguard coordinator --domain D … --model gnb --stop-on-stdin-close` as a child process (how `up`
+ * runs it), with a fresh coordinator credential of D's authority written under `dir`.
+ */
+function coordinatorChild(dir: string, domain: string, natsUrl: string, extra: string[] = []) {
+  const authority = createDomainAuthority(domain);
+  const fl = authority.issue({ agentId: `${domain}:fl`, level: 'coordinator' });
+  const key = join(dir, `${domain}-fl.key`);
+  const credential = join(dir, `${domain}-fl.cred.json`);
+  writeKeyFile(key, fl.keyPair);
+  writeCredentialFile(credential, fl.credential);
+  const args = ['coordinator', '--domain', domain, '--nats', natsUrl, '--key', key, '--credential', credential, '--model', 'gnb'];
+  const start = (more: string[]) => {
+    const child = spawn(process.execPath, [CLI, ...args, '--data-dir', join(dir, `${domain}-fl`), ...more, '--stop-on-stdin-close'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const running = () =>
+      waitUntil(() => new RegExp(`coordinator ${domain}:fl running`).test(err) || child.exitCode !== null, { timeoutMs: 20_000, what: () => `the coordinator running\n${err}` }).then(() => {
+        if (child.exitCode !== null) throw new Error(`coordinator exited early: ${err}`);
+      });
+    return { child, exited, running, err: () => err };
+  };
+  return { authority, args, start: () => start(extra), startWith: start };
+}
+
 describe('sliceguard coordinator', function () {
   this.timeout(60000);
   let server: NatsServerHandle;
@@ -125,32 +153,10 @@ describe('sliceguard coordinator', function () {
   });
 
   it('stops cleanly when its stdin closes (--stop-on-stdin-close, how `up` runs it)', async () => {
-    const authority = createDomainAuthority('d3');
-    const coordinator = authority.issue({ agentId: 'd3:fl', level: 'coordinator' });
-    writeKeyFile(join(dir, 'fl3.key'), coordinator.keyPair);
-    writeCredentialFile(join(dir, 'fl3.cred.json'), coordinator.credential);
-    const cli = resolve(fileURLToPath(new URL('../../bin/sliceguard.js', import.meta.url)));
-    const child = spawn(
-      process.execPath,
-      [cli, 'coordinator', '--domain', 'd3', '--nats', server.url, '--key', join(dir, 'fl3.key'), '--credential', join(dir, 'fl3.cred.json'), '--data-dir', join(dir, 'fl3'), '--model', 'gnb', '--stop-on-stdin-close'],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    await new Promise<void>((r, reject) => {
-      const t = setInterval(() => {
-        if (/coordinator d3:fl running/.test(err)) {
-          clearInterval(t);
-          r();
-        } else if (child.exitCode !== null) {
-          clearInterval(t);
-          reject(new Error(`coordinator exited early: ${err}`));
-        }
-      }, 20);
-    });
-    child.stdin.end();
-    assert.equal(await exited, 0, err);
+    const c = coordinatorChild(dir, 'd3', server.url).start();
+    await c.running();
+    c.child.stdin.end();
+    assert.equal(await c.exited, 0, c.err());
   });
 
   it('--initial MODEL=DIR: version 1 is a saved LSTM, and clients install it with its scaler', async () => {
@@ -158,12 +164,8 @@ describe('sliceguard coordinator', function () {
     const config = { metrics, window: 4, encoderUnits: [3], seed: 5 };
     const saved = await LstmAutoencoder.create(config, { backend: 'cpu' });
     const local = await LstmAutoencoder.create({ ...config, seed: 9 }, { backend: 'cpu' });
-    const authority = createDomainAuthority('d4');
-    const fl = authority.issue({ agentId: 'd4:fl', level: 'coordinator' });
-    writeKeyFile(join(dir, 'fl4.key'), fl.keyPair);
-    writeCredentialFile(join(dir, 'fl4.cred.json'), fl.credential);
-    const cli = resolve(fileURLToPath(new URL('../../bin/sliceguard.js', import.meta.url)));
-    const args = ['coordinator', '--domain', 'd4', '--nats', server.url, '--key', join(dir, 'fl4.key'), '--credential', join(dir, 'fl4.cred.json'), '--model', 'gnb'];
+    const coordinator = coordinatorChild(dir, 'd4', server.url);
+    const { authority, args } = coordinator;
     const wrong = await run(...args, '--data-dir', join(dir, 'fl4-bad'), '--initial', `amf=${join(dir, 'lstm')}`);
     assert.equal(wrong.code, 1);
     assert.match(wrong.err, /--initial names model amf, which is not a --model \(gnb\)/);
@@ -171,14 +173,11 @@ describe('sliceguard coordinator', function () {
     const client = createFederatedClient({ bus, domain: 'd4', model: 'gnb', trainable: federatedLstm(local), data: () => [] });
     await saved.fit(Array.from({ length: 20 }, (_, i) => Float32Array.from([40 + i, 0.2 + 0.01 * (i % 3)])), { epochs: 1 });
     await saveModel(saved, join(dir, 'lstm'));
-    const child = spawn(process.execPath, [cli, ...args, '--data-dir', join(dir, 'fl4'), '--initial', `gnb=${join(dir, 'lstm')}`, '--stop-on-stdin-close'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const { child, exited, err } = coordinator.startWith(['--initial', `gnb=${join(dir, 'lstm')}`]);
     try {
       await client.start();
-      await waitUntil(() => client.installedVersion === 1 || child.exitCode !== null, { timeoutMs: 20_000, what: () => `version 1 installed\n${err}` });
-      assert.equal(client.installedVersion, 1, err);
+      await waitUntil(() => client.installedVersion === 1 || child.exitCode !== null, { timeoutMs: 20_000, what: () => `version 1 installed\n${err()}` });
+      assert.equal(client.installedVersion, 1, err());
       assert.deepEqual(local.scaler.toJSON().offset, saved.scaler.toJSON().offset.map((x) => Math.fround(x)));
       assert.deepEqual(local.scaler.toJSON().scale, saved.scaler.toJSON().scale.map((x) => Math.fround(x)));
       assert.deepEqual([...local.getWeights().values], [...saved.getWeights().values]);
@@ -189,32 +188,20 @@ describe('sliceguard coordinator', function () {
       saved.dispose();
       local.dispose();
     }
-    assert.equal(await exited, 0, err);
+    assert.equal(await exited, 0, err());
   });
 
   it('exits when its broker is gone before it is told to stop (the NATS connection is closed, not drained)', async () => {
     const own = await startNatsServer();
-    const authority = createDomainAuthority('d5');
-    const fl = authority.issue({ agentId: 'd5:fl', level: 'coordinator' });
-    writeKeyFile(join(dir, 'fl5.key'), fl.keyPair);
-    writeCredentialFile(join(dir, 'fl5.cred.json'), fl.credential);
-    const cli = resolve(fileURLToPath(new URL('../../bin/sliceguard.js', import.meta.url)));
-    const child = spawn(
-      process.execPath,
-      [cli, 'coordinator', '--domain', 'd5', '--nats', own.url, '--key', join(dir, 'fl5.key'), '--credential', join(dir, 'fl5.cred.json'), '--data-dir', join(dir, 'fl5'), '--model', 'gnb', '--stop-on-stdin-close'],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const { child, exited, running, err } = coordinatorChild(dir, 'd5', own.url).start();
     try {
-      await waitUntil(() => /coordinator d5:fl running/.test(err) || child.exitCode !== null, { timeoutMs: 20_000, what: () => `the coordinator running\n${err}` });
+      await running();
       await own.stop();
       await new Promise((r) => setTimeout(r, 300));
       child.stdin.end();
       // bounded, so that a coordinator that hangs fails the test and is killed instead of holding mocha open
       const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running 15 s after its stdin closed'), 15_000))]);
-      assert.equal(code, 0, err);
+      assert.equal(code, 0, err());
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await own.stop().catch(() => {});

@@ -42,6 +42,25 @@ export interface AgentCommandOptions {
   flHeartbeatMs?: string;
 }
 
+/**
+ * The NF agents' LSTM and learning options, declared once for `agent` and `up` (which passes the ones
+ * given on to each NF agent process: `nfLearningArgs`).
+ */
+export const NF_LEARNING_OPTIONS = [
+  { key: 'lstmWindow', flag: 'lstm-window', value: 'n', help: 'LSTM window in samples (default 10)' },
+  { key: 'lstmUnits', flag: 'lstm-units', value: 'n', help: 'units of the encoder and decoder LSTM (default 16)' },
+  { key: 'lstmBackend', flag: 'lstm-backend', value: 'name', help: 'TensorFlow.js backend: auto | wasm | cpu | tensorflow (default auto)' },
+  { key: 'normalBuffer', flag: 'normal-buffer', value: 'n', help: 'recent normal samples kept for local training and threshold calibration (default 1000)' },
+  { key: 'minSamples', flag: 'min-samples', value: 'n', help: 'normal samples needed before joining FL rounds / training / calibrating (default 4 × window)' },
+  { key: 'localEpochs', flag: 'local-epochs', value: 'n', help: "local epochs per training (default: the round's, or 5 without federation)" },
+  { key: 'flHeartbeatMs', flag: 'fl-heartbeat-ms', value: 'ms', help: 'FL join heartbeat period (default 10000)' },
+] as const satisfies readonly { key: keyof AgentCommandOptions; flag: string; value: string; help: string }[];
+
+/** The learning options given on a command line, as arguments for an `agent` process. */
+export function nfLearningArgs(opts: Partial<Record<(typeof NF_LEARNING_OPTIONS)[number]['key'], string>>): string[] {
+  return NF_LEARNING_OPTIONS.flatMap((o) => (opts[o.key] ? [`--${o.flag}`, opts[o.key]!] : []));
+}
+
 /** The NF detector and its learning settings from the agent / up command line (docs/agents.md, "Learning"). */
 export function learningFromOptions(opts: Pick<AgentCommandOptions, 'detector' | 'lstmWindow' | 'lstmUnits' | 'lstmBackend' | 'normalBuffer' | 'minSamples' | 'localEpochs' | 'federated' | 'flHeartbeatMs'>): {
   detector?: NfDetectorKind;
@@ -97,7 +116,7 @@ export function positiveInt(text: string | undefined, option: string): number | 
 
 /** Registers `sliceguard agent`: one agent (any level) as its own process over NATS. */
 export function register(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('agent')
     .description('run one agent of a topology (NF, sub-slice, slice or domain loop) over NATS until SIGINT/SIGTERM or a terminate command')
     .requiredOption('--topology <file>', 'topology YAML file')
@@ -122,15 +141,9 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--credentials-dir <dir>', "with --root-key: where the domain's agent credentials are (default: beside --credential)")
     .option('--stop-on-stdin-close', 'stop when stdin closes (how `sliceguard up` makes sure no agent outlives it)', false)
     .option('--detector <kind>', `NF agents: ${NF_DETECTORS.join(' | ')} (lstm: the LSTM autoencoder, learnt with the NFs of the same type through the domain's FL coordinator)`, 'statistical')
-    .option('--lstm-window <n>', 'LSTM window in samples (default 10)')
-    .option('--lstm-units <n>', 'units of the encoder and decoder LSTM (default 16)')
-    .option('--lstm-backend <name>', 'TensorFlow.js backend: auto | wasm | cpu | tensorflow (default auto)')
-    .option('--normal-buffer <n>', 'recent normal samples kept for local training and threshold calibration (default 1000)')
-    .option('--min-samples <n>', 'normal samples needed before joining FL rounds / training / calibrating (default 4 × window)')
-    .option('--local-epochs <n>', "local epochs per training (default: the round's, or 5 without federation)")
-    .option('--no-federated', 'train the LSTM locally on this agent\'s own buffer instead of joining the FL rounds')
-    .option('--fl-heartbeat-ms <ms>', 'FL join heartbeat period (default 10000)')
-    .action(async (opts: AgentCommandOptions) => {
+    .option('--no-federated', 'train the LSTM locally on this agent\'s own buffer instead of joining the FL rounds');
+  for (const o of NF_LEARNING_OPTIONS) cmd.option(`--${o.flag} <${o.value}>`, o.help);
+  cmd.action(async (opts: AgentCommandOptions) => {
       if (opts.policies !== 'topology' && opts.policies !== 'builtin') {
         throw new InvalidInputError(`--policies must be topology or builtin, got "${opts.policies}"`, { option: '--policies' });
       }

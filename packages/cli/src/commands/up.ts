@@ -12,7 +12,7 @@ import { loadTopology, resolveAgents } from '@sliceguard/topology';
 import { federatedTypes } from '@sliceguard/agents';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { learningFromOptions, positiveInt } from './agent.js';
+import { learningFromOptions, NF_LEARNING_OPTIONS, nfLearningArgs, positiveInt } from './agent.js';
 
 interface UpOptions {
   nats?: string;
@@ -67,7 +67,7 @@ function loadOrCreateKey(path: string): KeyPair {
 
 /** Registers `sliceguard up`: issues credentials and runs a whole topology as agent processes over NATS. */
 export function register(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('up')
     .description('issue credentials and start every loop of a topology as its own `sliceguard agent` process over NATS (its own nats-server when --nats is not given); SIGINT/SIGTERM stops everything')
     .argument('<topology>', 'topology YAML file')
@@ -83,13 +83,6 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--logs <where>', "'files' (<data-dir>/agents/<id>/agent.log) or 'inherit'", 'files')
     .option('--ready-timeout-ms <ms>', 'how long to wait for every loop to be active', '60000')
     .option('--detector <kind>', "NF agents' detector: statistical | lstm (lstm: learnt federatedly, one FL coordinator per domain)", 'statistical')
-    .option('--lstm-window <n>', 'LSTM window in samples (default 10)')
-    .option('--lstm-units <n>', 'units of the encoder and decoder LSTM (default 16)')
-    .option('--lstm-backend <name>', 'TensorFlow.js backend of the NF agents: auto | wasm | cpu | tensorflow')
-    .option('--normal-buffer <n>', 'recent normal samples each NF agent keeps for training and calibration (default 1000)')
-    .option('--min-samples <n>', 'normal samples an NF agent needs before it joins rounds and calibrates (default 4 × window)')
-    .option('--local-epochs <n>', "NF agents' local epochs (overrides the coordinator's --fl-epochs)")
-    .option('--fl-heartbeat-ms <ms>', 'FL join heartbeat of the NF agents (default 10000)')
     .option('--no-fl', 'start no FL coordinator: NF agents train their LSTM locally')
     .option('--fl-interval <ms>', 'time between FL rounds', '60000')
     .option('--fl-min-clients <n>', 'fewest clients per FL round; NF types with fewer NFs in a domain train locally', '2')
@@ -101,8 +94,10 @@ export function register(program: Command, ctx: CliContext): void {
       "version 1 of an NF type's model from a saved LSTM autoencoder with the agents' architecture (its scaler is then shared); repeatable; default: seeded from one client",
       (v: string, prev: string[]) => [...prev, v],
       [],
-    )
-    .action(async (file: string, opts: UpOptions) => {
+    );
+  // the NF agents' LSTM and learning options, passed on to each NF agent process
+  for (const o of NF_LEARNING_OPTIONS) cmd.option(`--${o.flag} <${o.value}>`, `NF agents: ${o.help}`);
+  cmd.action(async (file: string, opts: UpOptions) => {
       if (opts.logs !== 'files' && opts.logs !== 'inherit') throw new InvalidInputError(`--logs must be files or inherit, got "${opts.logs}"`, { option: '--logs' });
       const topologyFile = resolve(file);
       const topology = await loadTopology(topologyFile);
@@ -143,13 +138,7 @@ export function register(program: Command, ctx: CliContext): void {
           : [
               '--detector',
               'lstm',
-              ...(opts.lstmWindow ? ['--lstm-window', opts.lstmWindow] : []),
-              ...(opts.lstmUnits ? ['--lstm-units', opts.lstmUnits] : []),
-              ...(opts.lstmBackend ? ['--lstm-backend', opts.lstmBackend] : []),
-              ...(opts.normalBuffer ? ['--normal-buffer', opts.normalBuffer] : []),
-              ...(opts.minSamples ? ['--min-samples', opts.minSamples] : []),
-              ...(opts.localEpochs ? ['--local-epochs', opts.localEpochs] : []),
-              ...(opts.flHeartbeatMs ? ['--fl-heartbeat-ms', opts.flHeartbeatMs] : []),
+              ...nfLearningArgs(opts),
               ...(flModels.get(domain)?.includes(nfType) ? [] : ['--no-federated']),
             ];
 
